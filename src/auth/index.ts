@@ -1,0 +1,2 @@
+// Public names of the auth module are exported here.
+export {};

@@ -1,0 +1,2 @@
+// Public names of the images module are exported here.
+export {};

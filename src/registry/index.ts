@@ -1,0 +1,2 @@
+// Public names of the registry module are exported here.
+export {};

@@ -1,0 +1,2 @@
+// Public names of the tls module are exported here.
+export {};

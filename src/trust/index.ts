@@ -1,0 +1,2 @@
+// Public names of the trust module are exported here.
+export {};
