@@ -103,7 +103,7 @@ recipe_hash() {
     cat "${BASH_SOURCE[0]}"
     printf '%s\n' "$1"
     pkg_version busybox-static
-    [ "$1" = registry ] && pkg_version docker-registry
+    [ "$1" = registry ] && pkg_version docker-registry && pkg_version openssl
     true
   } | sha256sum | cut -c1-16
 }
@@ -118,7 +118,7 @@ trap 'rm -rf "$workdir"' EXIT
 # A busybox rootfs: the static binary as /bin/busybox with a link per applet (sh, wget, nc...).
 make_busybox_rootfs() {
   local root="$1"
-  mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/root" "$root/var" "$root/proc" "$root/sys" "$root/dev"
+  mkdir -p "$root/bin" "$root/usr/bin" "$root/tmp" "$root/etc" "$root/root" "$root/var" "$root/proc" "$root/sys" "$root/dev"
   chmod 1777 "$root/tmp"
   install -m 0755 /bin/busybox "$root/bin/busybox"
   local applet
@@ -142,9 +142,17 @@ build_registry_image() {
   local recipe="$1" root="$workdir/registry"
   make_busybox_rootfs "$root"
   install -m 0755 /usr/bin/docker-registry "$root/bin/registry"
-  # The registry binary is dynamically linked against glibc: copy exactly what ldd names.
+  # registry:2 (Alpine) has OpenSSL, and its busybox wget does HTTPS through it (TLS 1.3
+  # included). Debian's busybox wget does the same when an `openssl` binary is on PATH (else it
+  # falls back to a built-in TLS 1.2-only client), so a health check over HTTPS behaves alike.
+  install -m 0755 /usr/bin/openssl "$root/usr/bin/openssl"
+  mkdir -p "$root/usr/lib/ssl"
+  [ -f /usr/lib/ssl/openssl.cnf ] && cp -L /usr/lib/ssl/openssl.cnf "$root/usr/lib/ssl/openssl.cnf"
+  ln -s /etc/ssl/certs "$root/usr/lib/ssl/certs"
+  # Both binaries are dynamically linked: copy exactly the libraries ldd names.
   local lib
-  for lib in $(ldd /usr/bin/docker-registry | grep -o '/[^ ]*'); do
+  for lib in $({ ldd /usr/bin/docker-registry; ldd /usr/bin/openssl; } | grep -o '/[^ ]*' | sort -u); do
+    [ -e "$root$lib" ] && continue
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
   done
