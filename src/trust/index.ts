@@ -1,2 +1,10 @@
-// Public names of the trust module are exported here.
-export {};
+// Public names of the trust module.
+export {
+  RegistryClientTrust,
+  RegistryClientTrustArgs,
+  RegistryClientTrustOptions,
+  RegistryClientLogin,
+} from "./component";
+export { TrustFiles, TrustFilesArgs } from "./provider";
+export { endpointProblem } from "./endpoint";
+export { TRUST_DEFAULTS } from "./inputs";
