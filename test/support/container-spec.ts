@@ -257,7 +257,11 @@ function translateUploads(value: unknown): UploadFile[] {
 function translateHealthcheck(value: unknown): Docker.HealthConfig {
   if (value === null || typeof value !== "object") throw new Error("healthcheck: expected object");
   const hc = value as Record<string, unknown>;
-  rejectUnknownKeys(hc, ["tests", "interval", "timeout", "startPeriod", "retries"], "healthcheck");
+  rejectUnknownKeys(
+    hc,
+    ["tests", "interval", "timeout", "startPeriod", "startInterval", "retries"],
+    "healthcheck",
+  );
   const out: Docker.HealthConfig = { Test: asStringList(hc.tests, "healthcheck.tests") };
   if (out.Test!.length === 0) throw new Error("healthcheck.tests: must not be empty");
   if (isSet(hc.interval)) {
@@ -270,6 +274,13 @@ function translateHealthcheck(value: unknown): Docker.HealthConfig {
     out.StartPeriod = parseGoDuration(
       asString(hc.startPeriod, "healthcheck.startPeriod"),
       "startPeriod",
+    );
+  }
+  if (isSet(hc.startInterval)) {
+    // Sent as the provider sends it; engines before API 1.44 (Docker 25) ignore the field.
+    out.StartInterval = parseGoDuration(
+      asString(hc.startInterval, "healthcheck.startInterval"),
+      "startInterval",
     );
   }
   if (isSet(hc.retries)) out.Retries = asNumber(hc.retries, "healthcheck.retries");
