@@ -534,8 +534,20 @@ export async function removeFlattenedImage(
   const docker = new Docker(options.docker);
   const current = await resolveImageId(imageName, options);
   try {
-    if (current === imageId) await docker.getImage(imageName).remove();
-    else if (current === undefined) await docker.getImage(imageId).remove();
+    if (current === imageId) {
+      await docker.getImage(imageName).remove();
+    } else {
+      // The tag is gone or moved on (a replacement took it): remove our image by ID, unless it
+      // carries other tags someone added, which the engine refuses (409) and we leave alone.
+      await docker
+        .getImage(imageId)
+        .remove()
+        .catch((error: { statusCode?: number; json?: { message?: string } }) => {
+          if (error.statusCode === 409 && /referenced in multiple/.test(error.json?.message ?? ""))
+            return;
+          throw error;
+        });
+    }
   } catch (error) {
     const status = (error as { statusCode?: number }).statusCode;
     if (status === 404) return;
@@ -544,3 +556,171 @@ export async function removeFlattenedImage(
     );
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Dynamic providers. Their methods only call functions of this file (see the header comment).
+
+/** Inputs of the FlattenedImage dynamic resource, after `check`. */
+export interface FlattenInputs {
+  readonly source: string;
+  readonly imageName: string;
+  readonly push: boolean;
+  readonly keepImage: boolean;
+  /** Secret: the component wraps it in `pulumi.secret`. */
+  readonly registry?: RegistryAuth;
+  /** The source reference resolved to its image ID by `check`, so a rebuilt source replaces. */
+  readonly sourceImageId?: string;
+}
+
+/** Outputs (state) of the FlattenedImage dynamic resource. Never holds the registry password. */
+export interface FlattenOutputs {
+  readonly source: string;
+  readonly imageName: string;
+  readonly push: boolean;
+  readonly keepImage: boolean;
+  readonly registryServer?: string;
+  readonly imageId: string;
+  readonly repoDigest?: string;
+  readonly layerCount: number;
+  readonly size: number;
+  readonly sourceImageId: string;
+  readonly sourceLayerCount: number;
+  readonly sourceSize: number;
+}
+
+/** Validates FlattenedImage inputs the component could not check (values that were Outputs). */
+export function checkFlattenInputs(
+  news: Partial<FlattenInputs>,
+): { property: string; reason: string }[] {
+  const failures: { property: string; reason: string }[] = [];
+  if (typeof news.source !== "string" || news.source.trim() === "") {
+    failures.push({
+      property: "source",
+      reason: "source must name an image (name:tag, ID or repo@digest)",
+    });
+  }
+  if (
+    typeof news.imageName !== "string" ||
+    news.imageName.trim() === "" ||
+    news.imageName.includes("@")
+  ) {
+    failures.push({
+      property: "imageName",
+      reason: "imageName must be repository[:tag] without a digest",
+    });
+  }
+  if (news.push === true && !news.registry) {
+    failures.push({
+      property: "registry",
+      reason: "push is true but no registry is given: pass registry, or set push: false",
+    });
+  }
+  return failures;
+}
+
+export const flattenProvider = {
+  async check(_olds: FlattenInputs, news: FlattenInputs) {
+    const failures = checkFlattenInputs(news);
+    if (failures.length > 0) return { inputs: news, failures };
+    const sourceImageId = await resolveImageId(news.source);
+    return { inputs: { ...news, ...(sourceImageId ? { sourceImageId } : {}) } };
+  },
+
+  async diff(_id: string, olds: FlattenOutputs, news: FlattenInputs) {
+    const replaces: string[] = [];
+    for (const key of ["source", "imageName", "push"] as const) {
+      if (olds[key] !== news[key]) replaces.push(key);
+    }
+    if ((news.registry?.server ?? undefined) !== (olds.registryServer ?? undefined))
+      replaces.push("registry");
+    const currentSource = news.sourceImageId ?? (await resolveImageId(news.source));
+    if (currentSource !== olds.sourceImageId) replaces.push("sourceImageId");
+    const changes = replaces.length > 0 || olds.keepImage !== news.keepImage;
+    return { changes, replaces, deleteBeforeReplace: false };
+  },
+
+  async create(inputs: FlattenInputs) {
+    const result = await flattenImage({
+      source: inputs.sourceImageId ?? inputs.source,
+      imageName: inputs.imageName,
+      push: inputs.push,
+      registry: inputs.registry,
+    });
+    const outs: FlattenOutputs = {
+      source: inputs.source,
+      imageName: inputs.imageName,
+      push: inputs.push,
+      keepImage: inputs.keepImage,
+      ...(inputs.registry ? { registryServer: inputs.registry.server } : {}),
+      ...result,
+      ...(result.repoDigest ? {} : { repoDigest: undefined }),
+    };
+    return { id: result.imageId, outs };
+  },
+
+  async read(id: string, props: FlattenOutputs) {
+    const current = await resolveImageId(id);
+    if (!current) return { id: "", props: {} as FlattenOutputs };
+    const facts = await inspectImage(id);
+    return { id, props: { ...props, layerCount: facts.layerCount, size: facts.size } };
+  },
+
+  async update(_id: string, olds: FlattenOutputs, news: FlattenInputs) {
+    // Only keepImage (and credentials, which are not state) change in place.
+    return { outs: { ...olds, keepImage: news.keepImage } };
+  },
+
+  async delete(_id: string, props: FlattenOutputs) {
+    if (props.keepImage) return;
+    await removeFlattenedImage(props.imageName, props.imageId);
+  },
+};
+
+/** Outputs of the read-only ImageFacts dynamic resource behind `BuiltImage.size` / `layerCount`. */
+export interface ImageFactsOutputs {
+  readonly image: string;
+  readonly imageId: string;
+  readonly size: number;
+  readonly layerCount: number;
+  readonly architecture: string;
+  readonly os: string;
+}
+
+/** Reads size, layer count and platform of a local image for the ImageFacts resource. */
+export async function imageFacts(image: string): Promise<ImageFactsOutputs> {
+  const facts = await inspectImage(image);
+  return {
+    image,
+    imageId: facts.id,
+    size: facts.size,
+    layerCount: facts.layerCount,
+    architecture: facts.architecture,
+    os: facts.os,
+  };
+}
+
+/**
+ * Records facts about a built image in the state once, when the image (its repoDigest) changes,
+ * so later runs on a machine without that local image (a fresh CI agent) still have them.
+ */
+export const imageFactsProvider = {
+  async diff(_id: string, olds: ImageFactsOutputs, news: { image: string }) {
+    const changed = olds.image !== news.image;
+    return { changes: changed, replaces: changed ? ["image"] : [] };
+  },
+  async create(inputs: { image: string }) {
+    const outs = await imageFacts(inputs.image);
+    return { id: outs.imageId, outs };
+  },
+  async read(id: string, props: ImageFactsOutputs) {
+    // The image may be gone locally (pruned, another machine): keep what was recorded.
+    const present = props?.image ? await resolveImageId(props.image) : undefined;
+    return { id, props: present ? await imageFacts(props.image) : props };
+  },
+  async update(_id: string, olds: ImageFactsOutputs) {
+    return { outs: olds };
+  },
+  async delete() {
+    // Read-only: the image belongs to the docker.Image that built it.
+  },
+};
