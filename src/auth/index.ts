@@ -1,2 +1,10 @@
 // Public names of the auth module are exported here.
-export {};
+export {
+  HtpasswdUsers,
+  HtpasswdUsersArgs,
+  HtpasswdUser,
+  Credential,
+  DEFAULT_USERS,
+  DEFAULT_PASSWORD_LENGTH,
+} from "./htpasswdUsers";
+export { renderHtpasswd, renderHtpasswdLine, stableBcrypt, BCRYPT_COST } from "./htpasswd";

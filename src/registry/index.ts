@@ -1,2 +1,20 @@
 // Public names of the registry module are exported here.
-export {};
+export {
+  SecureRegistry,
+  SecureRegistryArgs,
+  RegistryTlsOptions,
+  RegistryStorageOptions,
+  RegistryProxyOptions,
+  REGISTRY_DEFAULTS,
+} from "./secureRegistry";
+export {
+  buildRegistryEnv,
+  formatEndpoint,
+  renderDockerConfigJson,
+  dockerAuth,
+  registryHealthcheck,
+  CONTAINER_PATHS,
+  CONTAINER_PORT,
+  DEBUG_ADDR,
+} from "./render";
+export { InvalidInputError, LogLevel, TlsVersion, KeyAlgorithm } from "./validate";

@@ -1,2 +1,11 @@
 // Public names of the tls module are exported here.
-export {};
+export {
+  RegistryCertificates,
+  RegistryCertificatesArgs,
+  CertificateOptions,
+  OwnCertificate,
+  CERTIFICATE_DEFAULTS,
+  CA_ALLOWED_USES,
+  serverAllowedUses,
+  privateKeyArgs,
+} from "./registryCertificates";

@@ -9,6 +9,7 @@
  *   Like the real provider they refuse `allowedUses` that are not snake_case provider values.
  * - `random:index/randomPassword:RandomPassword` returns a real random `result` and its real
  *   bcrypt hash (`$2a$10$...`) in `bcryptHash`.
+ * - `random:index/randomId:RandomId` returns real random bytes as `hex`, `b64Std`, `b64Url`, `dec`.
  * - `docker:index/remoteImage:RemoteImage` returns `imageId` (from `resolveImageId`, else a
  *   deterministic fake `sha256:<hex>` of the name) and `repoDigest`.
  * - A resource whose inputs the real provider would refuse is recorded in `rejections` (and gets
@@ -612,6 +613,19 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       case "random:index/randomPassword:RandomPassword":
         state = mockRandomPassword(plain);
         break;
+      case "random:index/randomId:RandomId": {
+        const bytes = crypto.randomBytes(Number(plain.byteLength));
+        const prefix = (plain.prefix as string | undefined) ?? "";
+        state = {
+          ...inputs,
+          hex: prefix + bytes.toString("hex"),
+          b64Std: prefix + bytes.toString("base64"),
+          b64Url: prefix + bytes.toString("base64url"),
+          dec: prefix + BigInt(`0x${bytes.toString("hex")}`).toString(10),
+        };
+        setId(state.b64Url);
+        break;
+      }
       case "docker:index/remoteImage:RemoteImage": {
         const imageName = String(plain.name);
         const imageId = this.options.resolveImageId?.(imageName) ?? fakeImageId(imageName);

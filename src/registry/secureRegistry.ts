@@ -1,0 +1,410 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as net from "net";
+import { Credential, HtpasswdUser, HtpasswdUsers, DEFAULT_USERS } from "../auth/htpasswdUsers";
+import {
+  CertificateOptions,
+  OwnCertificate,
+  RegistryCertificates,
+  resolveCertificateOptions,
+} from "../tls/registryCertificates";
+import {
+  buildRegistryEnv,
+  CONTAINER_PATHS,
+  CONTAINER_PORT,
+  FILE_MODES,
+  formatEndpoint,
+  registryHealthcheck,
+  renderDockerConfigJson,
+  WAIT_TIMEOUT_SECONDS,
+} from "./render";
+import {
+  componentLabel,
+  isDeferred,
+  LogLevel,
+  TlsVersion,
+  validateBindAddress,
+  validateDockerName,
+  validateEnvKey,
+  validateHostname,
+  validateHostOrIp,
+  validateImage,
+  validateIp,
+  validateLogLevel,
+  validatePort,
+  validateProxyCredentials,
+  validateProxyUrl,
+  validateRealm,
+  validateSingleLine,
+  validateTlsVersion,
+  validateUsers,
+  whenKnown,
+  InvalidInputError,
+} from "./validate";
+
+/** Certificate options of a SecureRegistry. */
+export interface RegistryTlsOptions extends CertificateOptions, OwnCertificate {
+  /** Lowest TLS version the registry accepts: "tls1.2" or "tls1.3". Default "tls1.2". */
+  readonly minimumVersion?: TlsVersion;
+}
+
+/** Where the registry keeps its data. */
+export interface RegistryStorageOptions {
+  /**
+   * Name of the Docker volume mounted at /var/lib/registry. It outlives container replacements
+   * (a renewed certificate replaces the container). Default `<name>-data`.
+   */
+  readonly volumeName?: string;
+  /** Allow deleting images through the API (REGISTRY_STORAGE_DELETE_ENABLED). Default true. */
+  readonly deleteEnabled?: boolean;
+}
+
+/** Pull-through cache of an upstream registry. A proxying registry does not accept pushes. */
+export interface RegistryProxyOptions {
+  /** The upstream registry's http(s) URL, e.g. https://registry-1.docker.io. */
+  readonly remoteUrl: pulumi.Input<string>;
+  /** Upstream user name. Default: none (anonymous). Give it together with `password`. */
+  readonly username?: pulumi.Input<string>;
+  /** Upstream password. Default: none. Makes the container's whole `envs` input secret. */
+  readonly password?: pulumi.Input<string>;
+}
+
+export interface SecureRegistryArgs {
+  /**
+   * Name clients use for the registry, in `endpoint`, image names and the certificate's SANs:
+   * a DNS name, or an IP address (then it goes into the IP SANs). Default "localhost". When given
+   * as an Output it must be a DNS name.
+   */
+  readonly hostname?: pulumi.Input<string>;
+  /** More DNS names for the certificate's SANs. Default []. */
+  readonly additionalHostnames?: pulumi.Input<string>[];
+  /** IP addresses for the certificate's SANs. Default []. */
+  readonly ipAddresses?: pulumi.Input<string>[];
+  /** Host port the registry is published on (container port 5000). Default 443. */
+  readonly port?: pulumi.Input<number>;
+  /** Host address the port is published on. Default "0.0.0.0" (all interfaces). */
+  readonly bindAddress?: pulumi.Input<string>;
+  /** Registry image; the container runs its image ID, so a moving tag causes no diff. Default "registry:2". */
+  readonly image?: pulumi.Input<string>;
+  /** htpasswd users; a user without password gets a generated one. Default one user "registry". */
+  readonly users?: HtpasswdUser[];
+  /** Basic-auth realm (REGISTRY_AUTH_HTPASSWD_REALM). Default "Registry realm". */
+  readonly realm?: pulumi.Input<string>;
+  /** Certificate options, or your own certificate. Default: generated RSA 4096, 365 days, tls1.2. */
+  readonly tls?: RegistryTlsOptions;
+  /** Data volume and deletion. Default volume `<name>-data`, delete enabled. */
+  readonly storage?: RegistryStorageOptions;
+  /** Run as a pull-through cache of another registry. Default: none (a normal registry). */
+  readonly proxy?: RegistryProxyOptions;
+  /** Registry log level: "error", "warn", "info" or "debug". Default "info". */
+  readonly logLevel?: pulumi.Input<LogLevel>;
+  /**
+   * Extra registry settings as `REGISTRY_<SECTION>_<KEY>: value`, e.g. `REGISTRY_HTTP_SECRET`.
+   * Settings the component owns are refused (the error names the option to use). Default {}.
+   */
+  readonly env?: Record<string, pulumi.Input<string>>;
+  /** Docker container name. Default: the component's name. */
+  readonly containerName?: string;
+  // Reserved: `trust` (a RegistryClientTrust from src/trust that makes this machine's Docker
+  // trust the CA) is wired in by a later change; it is not implemented here.
+}
+
+export const REGISTRY_DEFAULTS = {
+  hostname: "localhost",
+  port: 443,
+  bindAddress: "0.0.0.0",
+  image: "registry:2",
+  realm: "Registry realm",
+  minimumVersion: "tls1.2" as TlsVersion,
+  logLevel: "info" as LogLevel,
+  deleteEnabled: true,
+} as const;
+
+const TYPE = "secure-registry:registry:SecureRegistry";
+
+/** Everything the constructor decides before declaring resources. */
+interface Plan {
+  hostname: pulumi.Input<string>;
+  certHostnames: pulumi.Input<string>[];
+  certIps: pulumi.Input<string>[];
+  port: pulumi.Input<number>;
+  bindAddress: pulumi.Input<string>;
+  image: pulumi.Input<string>;
+  users: readonly HtpasswdUser[];
+  realm: pulumi.Input<string>;
+  tls: RegistryTlsOptions;
+  minimumVersion: pulumi.Input<string>;
+  volumeName: string;
+  deleteEnabled: boolean;
+  proxy?: {
+    remoteUrl: pulumi.Input<string>;
+    username?: pulumi.Input<string>;
+    password?: pulumi.Input<string>;
+  };
+  logLevel: pulumi.Input<string>;
+  env: Record<string, pulumi.Input<string>>;
+  containerName: string;
+}
+
+/**
+ * Validates SecureRegistry arguments and applies defaults. Throws InvalidInputError for any bad
+ * plain value; Output values are checked when known.
+ */
+export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan {
+  const label = componentLabel("SecureRegistry", name);
+
+  const hostname = args.hostname ?? REGISTRY_DEFAULTS.hostname;
+  const hostnameIsIp = typeof hostname === "string" && net.isIP(hostname) !== 0;
+  if (!isDeferred(hostname)) validateHostOrIp(label, "hostname", hostname);
+  const additional = (args.additionalHostnames ?? []).map((h, i) =>
+    whenKnown(h, (v) => validateHostname(label, `additionalHostnames[${i}]`, v)),
+  );
+  const ips = (args.ipAddresses ?? []).map((ip, i) =>
+    whenKnown(ip, (v) => validateIp(label, `ipAddresses[${i}]`, v)),
+  );
+  const certHostnames = hostnameIsIp
+    ? additional
+    : [whenKnown(hostname, (v) => validateHostname(label, "hostname", v)), ...additional];
+  const certIps = hostnameIsIp ? [hostname, ...ips] : ips;
+
+  const port = whenKnown(args.port ?? REGISTRY_DEFAULTS.port, (v) =>
+    validatePort(label, "port", v),
+  );
+  const bindAddress = whenKnown(args.bindAddress ?? REGISTRY_DEFAULTS.bindAddress, (v) =>
+    validateBindAddress(label, "bindAddress", v),
+  );
+  const image = whenKnown(args.image ?? REGISTRY_DEFAULTS.image, (v) =>
+    validateImage(label, "image", v),
+  );
+
+  const users = args.users ?? DEFAULT_USERS;
+  validateUsers(label, "users", users);
+  const realm = whenKnown(args.realm ?? REGISTRY_DEFAULTS.realm, (v) =>
+    validateRealm(label, "realm", v),
+  );
+
+  const tls = args.tls ?? {};
+  resolveCertificateOptions(label, "tls.", tls);
+  const minimumVersion = whenKnown(tls.minimumVersion ?? REGISTRY_DEFAULTS.minimumVersion, (v) =>
+    validateTlsVersion(label, "tls.minimumVersion", v),
+  );
+
+  const volumeName = args.storage?.volumeName ?? `${name}-data`;
+  validateDockerName(
+    label,
+    args.storage?.volumeName === undefined
+      ? `the default storage.volumeName (from the component name)`
+      : "storage.volumeName",
+    volumeName,
+  );
+  const deleteEnabled = args.storage?.deleteEnabled ?? REGISTRY_DEFAULTS.deleteEnabled;
+  if (typeof deleteEnabled !== "boolean") {
+    throw new InvalidInputError(
+      `${label}: storage.deleteEnabled ${JSON.stringify(deleteEnabled)} is not a boolean; use true or false.`,
+    );
+  }
+
+  let proxy: Plan["proxy"];
+  if (args.proxy !== undefined) {
+    validateProxyCredentials(label, "proxy.", args.proxy);
+    proxy = {
+      remoteUrl: whenKnown(args.proxy.remoteUrl, (v) =>
+        validateProxyUrl(label, "proxy.remoteUrl", v),
+      ),
+      username:
+        args.proxy.username === undefined
+          ? undefined
+          : whenKnown(args.proxy.username, (v) => validateSingleLine(label, "proxy.username", v)),
+      password:
+        args.proxy.password === undefined
+          ? undefined
+          : whenKnown(args.proxy.password, (v) => validateSingleLine(label, "proxy.password", v)),
+    };
+  }
+
+  const logLevel = whenKnown(args.logLevel ?? REGISTRY_DEFAULTS.logLevel, (v) =>
+    validateLogLevel(label, "logLevel", v),
+  );
+
+  const env: Record<string, pulumi.Input<string>> = {};
+  for (const [key, value] of Object.entries(args.env ?? {})) {
+    validateEnvKey(label, "env", key);
+    env[key] = whenKnown(value, (v) => validateSingleLine(label, `env.${key}`, v));
+  }
+
+  const containerName = args.containerName ?? name;
+  validateDockerName(
+    label,
+    args.containerName === undefined
+      ? `the default containerName (the component name)`
+      : "containerName",
+    containerName,
+  );
+
+  return {
+    hostname,
+    certHostnames,
+    certIps,
+    port,
+    bindAddress,
+    image,
+    users,
+    realm,
+    tls,
+    minimumVersion,
+    volumeName,
+    deleteEnabled,
+    proxy,
+    logLevel,
+    env,
+    containerName,
+  };
+}
+
+/**
+ * A private Docker registry with TLS and htpasswd authentication, as one component: certificates
+ * (RegistryCertificates), users (HtpasswdUsers), the registry image, a named data volume and the
+ * container, which `pulumi up` waits for until its health check passes.
+ */
+export class SecureRegistry extends pulumi.ComponentResource {
+  /** `host:port` (just `host` for 443) as clients write it in image names and `docker login`. */
+  readonly endpoint: pulumi.Output<string>;
+  /** `https://<endpoint>`. */
+  readonly url: pulumi.Output<string>;
+  /** The CA certificate clients must trust (e.g. in /etc/docker/certs.d/<endpoint>/ca.crt). */
+  readonly caCertPem: pulumi.Output<string>;
+  /** Users' names and passwords (secret). */
+  readonly credentials: pulumi.Output<Credential[]>;
+  /** The htpasswd file the registry reads (secret). */
+  readonly htpasswd: pulumi.Output<string>;
+  /** Docker config.json content logging the first user in to `endpoint` (secret). */
+  readonly dockerConfigJson: pulumi.Output<string>;
+  /** The registry container. */
+  readonly container: docker.Container;
+  /** The volume holding the registry's data. */
+  readonly volume: docker.Volume;
+  /** The TLS material. */
+  readonly certificates: RegistryCertificates;
+  /** The registry users. */
+  readonly users: HtpasswdUsers;
+
+  constructor(name: string, args: SecureRegistryArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    const plan = planSecureRegistry(name, args);
+    super(TYPE, name, {}, opts);
+
+    const tls = plan.tls;
+    this.certificates = new RegistryCertificates(
+      `${name}-tls`,
+      {
+        keyAlgorithm: tls.keyAlgorithm,
+        rsaBits: tls.rsaBits,
+        validityDays: tls.validityDays,
+        caValidityDays: tls.caValidityDays,
+        earlyRenewalDays: tls.earlyRenewalDays,
+        certPem: tls.certPem,
+        privateKeyPem: tls.privateKeyPem,
+        caCertPem: tls.caCertPem,
+        hostnames: plan.certHostnames,
+        ipAddresses: plan.certIps,
+      },
+      { parent: this },
+    );
+    this.users = new HtpasswdUsers(`${name}-users`, { users: [...plan.users] }, { parent: this });
+
+    const image = new docker.RemoteImage(
+      `${name}-image`,
+      { name: plan.image, keepLocally: true },
+      { parent: this },
+    );
+    this.volume = new docker.Volume(`${name}-data`, { name: plan.volumeName }, { parent: this });
+
+    const envList = pulumi
+      .all([
+        plan.realm,
+        plan.minimumVersion,
+        plan.logLevel,
+        plan.proxy
+          ? pulumi.all([plan.proxy.remoteUrl, plan.proxy.username, plan.proxy.password])
+          : undefined,
+        pulumi.all(plan.env),
+      ])
+      .apply(([realm, minimumTls, logLevel, proxy, extra]) =>
+        buildRegistryEnv({
+          realm,
+          minimumTls,
+          logLevel,
+          deleteEnabled: plan.deleteEnabled,
+          proxy: proxy
+            ? { remoteUrl: proxy[0], username: proxy[1], password: proxy[2] }
+            : undefined,
+          extra,
+        }),
+      );
+    // Single env entries cannot be marked secret, so the proxy password makes the whole list so.
+    const envs = plan.proxy?.password !== undefined ? pulumi.secret(envList) : envList;
+
+    this.container = new docker.Container(
+      `${name}-container`,
+      {
+        name: plan.containerName,
+        image: image.imageId,
+        restart: "always",
+        mustRun: true,
+        envs,
+        ports: [
+          { internal: CONTAINER_PORT, external: plan.port, ip: plan.bindAddress, protocol: "tcp" },
+        ],
+        volumes: [{ volumeName: this.volume.name, containerPath: CONTAINER_PATHS.data }],
+        uploads: [
+          {
+            file: CONTAINER_PATHS.certificate,
+            content: this.certificates.certPem,
+            permissions: FILE_MODES.certificate,
+          },
+          {
+            file: CONTAINER_PATHS.privateKey,
+            content: pulumi.secret(this.certificates.privateKeyPem),
+            permissions: FILE_MODES.privateKey,
+          },
+          {
+            file: CONTAINER_PATHS.htpasswd,
+            content: pulumi.secret(this.users.htpasswd),
+            permissions: FILE_MODES.htpasswd,
+          },
+        ],
+        healthcheck: registryHealthcheck(),
+        wait: true,
+        waitTimeout: WAIT_TIMEOUT_SECONDS,
+      },
+      {
+        parent: this,
+        // The fixed name and host port cannot be held by two containers at once; data is in the volume.
+        deleteBeforeReplace: true,
+        // The provider plans healthcheck edits as updates but never applies them to a running container.
+        replaceOnChanges: ["healthcheck"],
+      },
+    );
+
+    this.endpoint = pulumi
+      .all([plan.hostname, plan.port])
+      .apply(([host, port]) => formatEndpoint(host, port));
+    this.url = pulumi.interpolate`https://${this.endpoint}`;
+    this.caCertPem = this.certificates.caCertPem;
+    this.credentials = this.users.credentials;
+    this.htpasswd = this.users.htpasswd;
+    this.dockerConfigJson = pulumi.secret(
+      pulumi
+        .all([this.endpoint, this.users.credentials])
+        .apply(([endpoint, credentials]) => renderDockerConfigJson(endpoint, credentials[0])),
+    );
+
+    this.registerOutputs({
+      endpoint: this.endpoint,
+      url: this.url,
+      caCertPem: this.caCertPem,
+      credentials: this.credentials,
+      htpasswd: this.htpasswd,
+      dockerConfigJson: this.dockerConfigJson,
+    });
+  }
+}
