@@ -120,7 +120,7 @@ export function planCaFiles(endpoint: string, certsDirs: readonly string[]): Pla
  * resolved, is inside the real path of `root`.
  */
 function ensureDirInside(root: string, dir: string): void {
-  fs.mkdirSync(root, { recursive: true, mode: 0o755 });
+  makeDirs(root);
   if (!fs.existsSync(dir)) {
     fs.mkdirSync(dir, { mode: 0o755 });
     fs.chmodSync(dir, 0o755); // mkdir's mode is filtered by the umask
@@ -130,6 +130,18 @@ function ensureDirInside(root: string, dir: string): void {
   assertInside(realRoot, realDir, "into directory");
   if (!fs.statSync(realDir).isDirectory()) {
     throw new Error(`refusing to write into ${dir}: it is not a directory`);
+  }
+}
+
+/** `mkdir -p` where every directory created gets exactly 0755 (not umask-filtered). */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); !fs.existsSync(d); d = path.dirname(d)) {
+    missing.unshift(d);
+  }
+  for (const d of missing) {
+    fs.mkdirSync(d, { mode: 0o755 });
+    fs.chmodSync(d, 0o755);
   }
 }
 
