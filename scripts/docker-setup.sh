@@ -184,7 +184,13 @@ ensure_image() {
     return
   fi
   log "building $tag (recipe $want${have:+, was $have})"
+  local old_id
+  old_id="$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
   "build_${kind}_image" "$want"
+  if [ -n "$old_id" ]; then
+    # The replaced build is now untagged; drop it unless something still uses it.
+    docker rmi "$old_id" >/dev/null 2>&1 || true
+  fi
   log "built $tag: $(docker image inspect --format '{{.Id}} {{.Size}} bytes' "$tag")"
 }
 

@@ -7,6 +7,7 @@
  */
 import * as fs from "fs";
 import * as https from "https";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
@@ -24,6 +25,17 @@ export interface TlsProbeOptions {
   /** OpenSSL cipher string; `DEFAULT@SECLEVEL=0` lets the client OFFER TLS 1.0/1.1. */
   ciphers?: string;
   timeoutMs?: number;
+}
+
+/**
+ * SNI and hostname verification for `name`. SNI may not carry an IP address (RFC 6066), so for
+ * an IP the certificate is checked against it explicitly (its IP SANs) and no SNI is sent.
+ */
+function nameChecks(
+  name: string,
+): Pick<tls.ConnectionOptions, "servername" | "checkServerIdentity"> {
+  if (net.isIP(name) === 0) return { servername: name };
+  return { checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert) };
 }
 
 export type TlsProbeResult =
@@ -44,7 +56,7 @@ export function tlsHandshake(options: TlsProbeOptions): Promise<TlsProbeResult> 
     const socket = tls.connect({
       host: options.address ?? "127.0.0.1",
       port: options.port,
-      servername: options.servername,
+      ...nameChecks(options.servername),
       ca: options.ca,
       rejectUnauthorized: options.ca !== undefined,
       minVersion: options.minVersion,
@@ -103,7 +115,7 @@ export function registryRequest(options: RegistryRequestOptions): Promise<Regist
       {
         host: options.address ?? "127.0.0.1",
         port: options.port,
-        servername: options.servername,
+        ...nameChecks(options.servername),
         ca: options.ca,
         rejectUnauthorized: true,
         method: options.method ?? "GET",
