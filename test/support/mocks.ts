@@ -56,6 +56,12 @@ export interface DeclaredResource {
 export interface MockOptions {
   /** Image ID to return for a `RemoteImage` named `name` (e.g. a locally built test image). */
   resolveImageId?: (name: string) => string;
+  /**
+   * Resources of a previous run (another RecordingMocks' `resources`). A resource with the same
+   * type, name and inputs gets its previous id and outputs back, as the engine keeps an unchanged
+   * resource's state: this is how a test shows a second `pulumi up` declares identical inputs.
+   */
+  priorState?: readonly DeclaredResource[];
 }
 
 /** True for a serialized secret wrapper. */
@@ -573,6 +579,16 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     const plain = unwrapSecrets(inputs);
     const custom = args.custom !== false;
     let id = custom ? `${args.name}-id` : "";
+    const prior = this.options.priorState?.find(
+      (r) =>
+        r.type === args.type &&
+        r.name === args.name &&
+        JSON.stringify(r.inputs) === JSON.stringify(inputs),
+    );
+    if (prior) {
+      this.resources.push({ ...prior });
+      return { id: prior.custom ? prior.id : undefined, state: prior.state };
+    }
     let state: Record<string, any> = { ...inputs };
     try {
       state = this.computeState(args.type, args.name, inputs, plain, (newId) => (id = newId));
