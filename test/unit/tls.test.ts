@@ -1,0 +1,208 @@
+/**
+ * RegistryCertificates under mocks (real keys and certificates): SANs, key usages in the
+ * provider's snake_case, key algorithm and curve, validity, CA relationship, secrets, bring your
+ * own, and bad input.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "crypto";
+import { RegistryCertificates } from "../../src/tls";
+import {
+  isSecretOutput,
+  outputOf,
+  RecordingMocks,
+  setupMocks,
+  unwrapSecrets,
+} from "../support/mocks";
+
+let mocks: RecordingMocks;
+beforeEach(() => {
+  mocks = setupMocks();
+});
+
+async function expectNothingRegistered(): Promise<void> {
+  const sentinel = new pulumi.ComponentResource("test:index:Sentinel", "sentinel");
+  await outputOf(sentinel.urn);
+  expect(mocks.resources.map((r) => r.name)).toEqual(["sentinel"]);
+}
+
+async function material(certs: RegistryCertificates) {
+  const [ca, cert, key] = await Promise.all([
+    outputOf(certs.caCertPem),
+    outputOf(certs.certPem),
+    outputOf(certs.privateKeyPem),
+  ]);
+  return {
+    ca: new crypto.X509Certificate(ca),
+    cert: new crypto.X509Certificate(cert),
+    key: crypto.createPrivateKey(key),
+  };
+}
+
+const KEY = "tls:index/privateKey:PrivateKey";
+const CA = "tls:index/selfSignedCert:SelfSignedCert";
+const CSR = "tls:index/certRequest:CertRequest";
+const SIGNED = "tls:index/locallySignedCert:LocallySignedCert";
+
+describe("RegistryCertificates", () => {
+  test("ECDSA: P-256 keys, every hostname and IP as SANs, signed by the CA", async () => {
+    const certs = new RegistryCertificates("ec", {
+      hostnames: ["reg.example.com", "localhost"],
+      ipAddresses: ["10.0.0.5", "fd00::5"],
+      keyAlgorithm: "ECDSA",
+    });
+    const { ca, cert, key } = await material(certs);
+    expect(mocks.rejections).toEqual([]);
+
+    for (const k of mocks.findAll(KEY)) {
+      expect(k.inputs).toEqual({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+    }
+    expect(mocks.findAll(KEY).map((k) => k.name)).toEqual(["ec-ca-key", "ec-server-key"]);
+    expect(key.asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
+
+    const csr = mocks.find(CSR);
+    expect(csr.inputs.dnsNames).toEqual(["reg.example.com", "localhost"]);
+    expect(csr.inputs.ipAddresses).toEqual(["10.0.0.5", "fd00::5"]);
+    expect(cert.subjectAltName).toBe(
+      "DNS:reg.example.com, DNS:localhost, IP Address:10.0.0.5, IP Address:FD00:0:0:0:0:0:0:5",
+    );
+    expect(cert.subject).toContain("CN=reg.example.com");
+    expect(cert.checkHost("reg.example.com")).toBe("reg.example.com");
+    expect(cert.checkIP("10.0.0.5")).toBe("10.0.0.5");
+    expect(cert.checkPrivateKey(key)).toBe(true);
+    expect(cert.checkIssued(ca)).toBe(true);
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(ca.ca).toBe(true);
+    expect(cert.ca).toBe(false);
+  });
+
+  test("allowedUses are the provider's snake_case values", async () => {
+    const certs = new RegistryCertificates("uses", { keyAlgorithm: "ECDSA" });
+    await material(certs);
+    expect(mocks.find(CA).inputs.allowedUses).toEqual([
+      "cert_signing",
+      "crl_signing",
+      "digital_signature",
+    ]);
+    expect(mocks.find(SIGNED).inputs.allowedUses).toEqual(["digital_signature", "server_auth"]);
+    for (const r of [mocks.find(CA), mocks.find(SIGNED)]) {
+      for (const use of r.inputs.allowedUses as string[]) expect(use).toMatch(/^[a-z_]+$/);
+    }
+    expect(mocks.rejections).toEqual([]);
+  });
+
+  test("RSA by default, 4096 bits, with key_encipherment for RSA key exchange", async () => {
+    const certs = new RegistryCertificates("rsa");
+    const { cert, key } = await material(certs);
+    for (const k of mocks.findAll(KEY))
+      expect(k.inputs).toEqual({ algorithm: "RSA", rsaBits: 4096 });
+    expect(key.asymmetricKeyDetails?.modulusLength).toBe(4096);
+    expect(mocks.find(SIGNED).inputs.allowedUses).toEqual([
+      "digital_signature",
+      "key_encipherment",
+      "server_auth",
+    ]);
+    // Default SAN: localhost.
+    expect(cert.subjectAltName).toBe("DNS:localhost");
+  }, 30_000);
+
+  test("validity and early renewal in days become the provider's hours; CA outlives the server", async () => {
+    const certs = new RegistryCertificates("validity", {
+      keyAlgorithm: "ECDSA",
+      validityDays: 90,
+      earlyRenewalDays: 10,
+    });
+    const { ca, cert } = await material(certs);
+    expect(mocks.find(SIGNED).inputs).toMatchObject({
+      validityPeriodHours: 90 * 24,
+      earlyRenewalHours: 240,
+    });
+    expect(mocks.find(CA).inputs).toMatchObject({
+      validityPeriodHours: 3650 * 24,
+      earlyRenewalHours: 240,
+      isCaCertificate: true,
+    });
+    const days = (x: crypto.X509Certificate) =>
+      (Date.parse(x.validTo) - Date.parse(x.validFrom)) / 86_400_000;
+    expect(days(cert)).toBe(90);
+    expect(days(ca)).toBe(3650);
+  });
+
+  test("the private key is secret; the certificates are not", async () => {
+    const certs = new RegistryCertificates("secret", { keyAlgorithm: "ECDSA" });
+    expect(await isSecretOutput(certs.privateKeyPem)).toBe(true);
+    expect(await isSecretOutput(certs.certPem)).toBe(false);
+    expect(await isSecretOutput(certs.caCertPem)).toBe(false);
+  });
+
+  test("IP-only certificates have no DNS SANs", async () => {
+    const certs = new RegistryCertificates("ip", {
+      ipAddresses: ["192.0.2.7"],
+      keyAlgorithm: "ECDSA",
+    });
+    const { cert } = await material(certs);
+    expect(cert.subjectAltName).toBe("IP Address:192.0.2.7");
+    expect(cert.subject).toContain("CN=192.0.2.7");
+  });
+
+  test("a second run declares identical inputs (stable preview)", async () => {
+    const program = () =>
+      new RegistryCertificates("stable", { hostnames: ["reg.test"], keyAlgorithm: "ECDSA" });
+    const first = await outputOf(program().certPem);
+    const firstRun = mocks.resources;
+    const second = setupMocks({ priorState: firstRun });
+    expect(await outputOf(program().certPem)).toBe(first);
+    expect(second.resources.map((r) => unwrapSecrets(r.inputs))).toEqual(
+      firstRun.map((r) => unwrapSecrets(r.inputs)),
+    );
+  });
+
+  test("bring your own: outputs are the given PEMs, key secret, no tls resources", async () => {
+    const certPem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    const caCertPem = "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n";
+    const privateKeyPem = "-----BEGIN PRIVATE KEY-----\nCCCC\n-----END PRIVATE KEY-----\n";
+    const certs = new RegistryCertificates("own", { certPem, caCertPem, privateKeyPem });
+    expect(await outputOf(certs.certPem)).toBe(certPem);
+    expect(await outputOf(certs.caCertPem)).toBe(caCertPem);
+    expect(await outputOf(certs.privateKeyPem)).toBe(privateKeyPem);
+    expect(await isSecretOutput(certs.privateKeyPem)).toBe(true);
+    expect(mocks.resources.filter((r) => r.type.startsWith("tls:"))).toEqual([]);
+  });
+
+  test.each([
+    [
+      { certPem: "x" },
+      /^RegistryCertificates "bad": certPem given without privateKeyPem and caCertPem; bring your own certificate with all three/,
+    ],
+    [{ certPem: "x", privateKeyPem: "y" }, /certPem and privateKeyPem given without caCertPem/],
+    [{ hostnames: ["bad_name"] }, /hostnames\[0\] "bad_name" is not a valid DNS name/],
+    [{ hostnames: ["10.0.0.1"] }, /It is an IP address: put it in ipAddresses instead/],
+    [{ ipAddresses: ["10.0.0.300"] }, /ipAddresses\[0\] "10.0.0.300" is not an IP address/],
+    [{ keyAlgorithm: "DSA" }, /keyAlgorithm "DSA" is not supported; use one of "RSA", "ECDSA"/],
+    [{ rsaBits: 1024 }, /rsaBits 1024 is not supported; use one of 2048, 3072, 4096/],
+    [
+      { validityDays: 10, earlyRenewalDays: 10 },
+      /earlyRenewalDays 10 is not less than validityDays 10/,
+    ],
+    [
+      { validityDays: 400, caValidityDays: 100 },
+      /caValidityDays 100 is shorter than validityDays 400/,
+    ],
+    [{ hostnames: [], ipAddresses: [] }, /hostnames and ipAddresses are both empty/],
+  ])("bad args %j are rejected before any resource exists", async (args, message) => {
+    expect(() => new RegistryCertificates("bad", args as never)).toThrow(message);
+    await expectNothingRegistered();
+  });
+
+  test("a bad PEM is refused without echoing it", async () => {
+    const args = {
+      certPem: "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----",
+      caCertPem: "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----",
+      privateKeyPem: "hunter2-secret",
+    };
+    expect(() => new RegistryCertificates("bad", args)).toThrow(
+      /privateKeyPem is not a PEM private key/,
+    );
+    expect(() => new RegistryCertificates("bad", args)).not.toThrow(/hunter2/);
+    await expectNothingRegistered();
+  });
+});
