@@ -64,7 +64,7 @@ export class BuiltImage extends pulumi.ComponentResource {
   public readonly image: docker.Image;
 
   constructor(name: string, args: BuiltImageArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("secure-registry:images:BuiltImage", name, {}, opts);
+    // Everything that can be checked without Pulumi is checked before any resource exists.
     if (!args || typeof args !== "object")
       throw new Error(`BuiltImage ${name}: args are required.`);
     if (args.context === undefined || args.context === "") {
@@ -72,10 +72,20 @@ export class BuiltImage extends pulumi.ComponentResource {
         `BuiltImage ${name}: context is required: the build context directory, e.g. "./app".`,
       );
     }
-    if (typeof args.imageName === "string")
+    if (args.imageName === undefined) {
+      throw new Error(`BuiltImage ${name}: imageName is required, e.g. "apps/web:1.4.2".`);
+    }
+    if (typeof args.imageName === "string") {
       parseImageName(args.imageName, `BuiltImage ${name}: imageName`);
-    if (typeof args.platform === "string")
+    }
+    if (typeof args.platform === "string") {
       validatePlatform(args.platform, `BuiltImage ${name}: platform`);
+    }
+    if (args.registry === undefined) {
+      throw new Error(
+        `BuiltImage ${name}: registry is required: a SecureRegistry or { server, username, password }.`,
+      );
+    }
     const lintIgnore = args.lintIgnore ?? [];
     const unknownRules = lintIgnore.filter((id) => !LINT_RULES.some((rule) => rule.id === id));
     if (unknownRules.length > 0) {
@@ -85,18 +95,9 @@ export class BuiltImage extends pulumi.ComponentResource {
     }
     const buildArgs = sortedBuildArgs(args.buildArgs, `BuiltImage ${name}: buildArgs`);
     const registry = resolveRegistry(args.registry, `BuiltImage ${name}: registry`);
-
-    const dockerfile = pulumi
-      .all([args.context, args.dockerfile])
-      .apply(([context, file]) => file ?? path.join(context, "Dockerfile"));
-    const lintOptions = { ignore: lintIgnore };
-    const report = (file: string): LintFinding[] => {
-      if (!fs.existsSync(file)) {
-        pulumi.log.info(`${file} not found at construction; Dockerfile checks skipped`, this);
-        return [];
-      }
-      const findings = lintDockerfile(fs.readFileSync(file, "utf8"), lintOptions);
-      for (const finding of findings) pulumi.log.warn(formatFinding(file, finding), this);
+    const lint = (file: string): LintFinding[] => {
+      if (!fs.existsSync(file)) return [];
+      const findings = lintDockerfile(fs.readFileSync(file, "utf8"), { ignore: lintIgnore });
       const blocking = findings.filter((finding) => finding.severity !== "info");
       if (args.lintAsErrors && blocking.length > 0) {
         throw new Error(
@@ -105,16 +106,30 @@ export class BuiltImage extends pulumi.ComponentResource {
       }
       return findings;
     };
-    // Plain strings are linted now, so a bad Dockerfile fails before any resource exists.
+    // A plain-string Dockerfile path is linted now, so lintAsErrors fails before any resource.
     const plainDockerfile =
       typeof args.context === "string" &&
       (args.dockerfile === undefined || typeof args.dockerfile === "string")
         ? (args.dockerfile ?? path.join(args.context, "Dockerfile"))
         : undefined;
+    const plainFindings = plainDockerfile !== undefined ? lint(plainDockerfile) : undefined;
+
+    super("secure-registry:images:BuiltImage", name, {}, opts);
+
+    const dockerfile = pulumi
+      .all([args.context, args.dockerfile])
+      .apply(([context, file]) => file ?? path.join(context, "Dockerfile"));
+    const logFindings = (file: string, findings: LintFinding[]): LintFinding[] => {
+      if (!fs.existsSync(file)) {
+        pulumi.log.info(`${file} not found; Dockerfile checks skipped`, this);
+      }
+      for (const finding of findings) pulumi.log.warn(formatFinding(file, finding), this);
+      return findings;
+    };
     this.lintFindings =
-      plainDockerfile !== undefined
-        ? pulumi.output(report(plainDockerfile))
-        : dockerfile.apply(report);
+      plainDockerfile !== undefined && plainFindings !== undefined
+        ? pulumi.output(logFindings(plainDockerfile, plainFindings))
+        : dockerfile.apply((file) => logFindings(file, lint(file)));
 
     this.platform = pulumi
       .output(args.platform ?? DEFAULT_PLATFORM)
@@ -171,9 +186,9 @@ export class BuiltImage extends pulumi.ComponentResource {
  * (see `imageFactsProvider`): `docker.Image` does not output them.
  */
 class ImageFacts extends pulumi.dynamic.Resource {
-  public readonly size!: pulumi.Output<number>;
-  public readonly layerCount!: pulumi.Output<number>;
-  public readonly imageId!: pulumi.Output<string>;
+  declare public readonly size: pulumi.Output<number>;
+  declare public readonly layerCount: pulumi.Output<number>;
+  declare public readonly imageId: pulumi.Output<string>;
 
   constructor(
     name: string,

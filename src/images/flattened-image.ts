@@ -41,7 +41,6 @@ export class FlattenedImage extends pulumi.ComponentResource {
   public readonly sourceSize: pulumi.Output<number>;
 
   constructor(name: string, args: FlattenedImageArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("secure-registry:images:FlattenedImage", name, {}, opts);
     if (!args || typeof args !== "object")
       throw new Error(`FlattenedImage ${name}: args are required.`);
     if (args.source === undefined || args.source === "") {
@@ -71,6 +70,8 @@ export class FlattenedImage extends pulumi.ComponentResource {
       : pulumi
           .output(args.imageName)
           .apply((image) => withTag(image, `FlattenedImage ${name}: imageName`));
+
+    super("secure-registry:images:FlattenedImage", name, {}, opts);
 
     const state = new FlattenedImageState(
       `${name}-flatten`,
@@ -112,14 +113,14 @@ export class FlattenedImage extends pulumi.ComponentResource {
 
 /** The dynamic resource behind FlattenedImage (provider: `flattenProvider` in engine.ts). */
 class FlattenedImageState extends pulumi.dynamic.Resource {
-  public readonly imageName!: pulumi.Output<string>;
-  public readonly imageId!: pulumi.Output<string>;
-  public readonly repoDigest!: pulumi.Output<string | undefined>;
-  public readonly layerCount!: pulumi.Output<number>;
-  public readonly size!: pulumi.Output<number>;
-  public readonly sourceImageId!: pulumi.Output<string>;
-  public readonly sourceLayerCount!: pulumi.Output<number>;
-  public readonly sourceSize!: pulumi.Output<number>;
+  declare public readonly imageName: pulumi.Output<string>;
+  declare public readonly imageId: pulumi.Output<string>;
+  declare public readonly repoDigest: pulumi.Output<string | undefined>;
+  declare public readonly layerCount: pulumi.Output<number>;
+  declare public readonly size: pulumi.Output<number>;
+  declare public readonly sourceImageId: pulumi.Output<string>;
+  declare public readonly sourceLayerCount: pulumi.Output<number>;
+  declare public readonly sourceSize: pulumi.Output<number>;
 
   constructor(
     name: string,
