@@ -649,9 +649,12 @@ export function installCaCert(
   }
   const createdDirs: string[] = [];
   for (const dir of [path.dirname(CERTS_D), CERTS_D, path.join(CERTS_D, endpoint)]) {
-    if (!fs.existsSync(dir)) {
+    try {
       fs.mkdirSync(dir, { mode: 0o755 });
       createdDirs.push(dir);
+    } catch (err) {
+      // Already there (possibly made by a parallel test process): not ours to remove.
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
   }
   const file = path.join(CERTS_D, endpoint, "ca.crt");
