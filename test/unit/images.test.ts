@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-require-imports */
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import Module from "module";
