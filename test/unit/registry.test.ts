@@ -1,0 +1,518 @@
+/**
+ * SecureRegistry under mocks: every input it declares on the image, volume and container, its
+ * outputs, its secrets, and its refusal of bad input before any resource exists.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as bcrypt from "bcryptjs";
+import * as crypto from "crypto";
+import { SecureRegistry, SecureRegistryArgs } from "../../src/registry";
+import {
+  containsSecret,
+  DeclaredResource,
+  isSecretOutput,
+  outputOf,
+  RecordingMocks,
+  setupMocks,
+  unwrapSecrets,
+} from "../support/mocks";
+
+const IMAGE_ID = `sha256:${"c".repeat(64)}`;
+const CONTAINER = "docker:index/container:Container";
+const VOLUME = "docker:index/volume:Volume";
+const IMAGE = "docker:index/remoteImage:RemoteImage";
+
+let mocks: RecordingMocks;
+beforeEach(() => {
+  mocks = setupMocks({
+    resolveImageId: (name) => (name === "registry:2" ? IMAGE_ID : `sha256:${"d".repeat(64)}`),
+  });
+});
+
+/** Declares a registry (ECDSA keeps tests fast) and waits until all its resources exist. */
+async function declare(name: string, args: SecureRegistryArgs = {}) {
+  const options: Record<string, pulumi.CustomResourceOptions> = {};
+  const registry = new SecureRegistry(
+    name,
+    { ...args, tls: { keyAlgorithm: "ECDSA", ...args.tls } },
+    {
+      transformations: [
+        (t) => {
+          options[t.name] = t.opts;
+          return undefined;
+        },
+      ],
+    },
+  );
+  await Promise.all([
+    outputOf(registry.container.id),
+    outputOf(registry.volume.id),
+    outputOf(registry.dockerConfigJson),
+  ]);
+  expect(mocks.rejections).toEqual([]);
+  const container = mocks.find(CONTAINER, `${name}-container`);
+  return {
+    registry,
+    container,
+    plain: unwrapSecrets(container.inputs),
+    env: envMap(unwrapSecrets(container.inputs).envs),
+    options,
+  };
+}
+
+function envMap(list: string[]): Record<string, string> {
+  return Object.fromEntries(
+    list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+  );
+}
+
+function upload(
+  plain: Record<string, unknown>,
+  file: string,
+): { content: string; permissions: string } {
+  const found = (plain.uploads as { file: string; content: string; permissions: string }[]).filter(
+    (u) => u.file === file,
+  );
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+async function expectNothingRegistered(): Promise<void> {
+  const sentinel = new pulumi.ComponentResource("test:index:Sentinel", "sentinel");
+  await outputOf(sentinel.urn);
+  expect(mocks.resources.map((r: DeclaredResource) => r.name)).toEqual(["sentinel"]);
+}
+
+describe("SecureRegistry defaults", () => {
+  test("env: every REGISTRY_* name and value", async () => {
+    const { env } = await declare("reg");
+    expect(env).toEqual({
+      REGISTRY_AUTH: "htpasswd",
+      REGISTRY_AUTH_HTPASSWD_PATH: "/auth/htpasswd",
+      REGISTRY_AUTH_HTPASSWD_REALM: "Registry realm",
+      REGISTRY_HEALTH_STORAGEDRIVER_ENABLED: "true",
+      REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL: "10s",
+      REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD: "3",
+      REGISTRY_HTTP_ADDR: "0.0.0.0:5000",
+      REGISTRY_HTTP_DEBUG_ADDR: "127.0.0.1:5001",
+      REGISTRY_HTTP_TLS_CERTIFICATE: "/certs/domain.crt",
+      REGISTRY_HTTP_TLS_KEY: "/certs/domain.key",
+      REGISTRY_HTTP_TLS_MINIMUMTLS: "tls1.2",
+      REGISTRY_LOG_LEVEL: "info",
+      REGISTRY_STORAGE_DELETE_ENABLED: "true",
+    });
+  });
+
+  test("each path in the env is a file delivered into the container, with the right content", async () => {
+    const { registry, plain, env } = await declare("files");
+    const cert = upload(plain, env.REGISTRY_HTTP_TLS_CERTIFICATE);
+    const key = upload(plain, env.REGISTRY_HTTP_TLS_KEY);
+    const htpasswd = upload(plain, env.REGISTRY_AUTH_HTPASSWD_PATH);
+    expect(plain.uploads).toHaveLength(3);
+
+    expect(cert.content).toBe(await outputOf(registry.certificates.certPem));
+    expect(cert.permissions).toBe("0444");
+    expect(key.permissions).toBe("0400");
+    expect(htpasswd.permissions).toBe("0400");
+    const x509 = new crypto.X509Certificate(cert.content);
+    expect(x509.checkPrivateKey(crypto.createPrivateKey(key.content))).toBe(true);
+    expect(x509.checkIssued(new crypto.X509Certificate(await outputOf(registry.caCertPem)))).toBe(
+      true,
+    );
+
+    expect(htpasswd.content).toBe(await outputOf(registry.htpasswd));
+    const [credential] = await outputOf(registry.credentials);
+    expect(credential.username).toBe("registry");
+    const [user, hash] = htpasswd.content.trimEnd().split(":");
+    expect(user).toBe("registry");
+    expect(bcrypt.compareSync(credential.password, hash)).toBe(true);
+  });
+
+  test("published port 443 on 0.0.0.0 to container port 5000", async () => {
+    const { plain } = await declare("ports");
+    expect(plain.ports).toEqual([
+      { internal: 5000, external: 443, ip: "0.0.0.0", protocol: "tcp" },
+    ]);
+  });
+
+  test("data in a named volume at /var/lib/registry", async () => {
+    const { plain } = await declare("vol");
+    const volume = mocks.find(VOLUME, "vol-data");
+    expect(volume.inputs).toEqual({ name: "vol-data" });
+    expect(plain.volumes).toEqual([{ volumeName: "vol-data", containerPath: "/var/lib/registry" }]);
+  });
+
+  test("restart always, must run, named after the component", async () => {
+    const { plain } = await declare("restart");
+    expect(plain.restart).toBe("always");
+    expect(plain.mustRun).toBe(true);
+    expect(plain.name).toBe("restart");
+  });
+
+  test("image: registry:2 kept locally; the container runs its image ID, not the tag", async () => {
+    const { plain } = await declare("img");
+    expect(mocks.find(IMAGE, "img-image").inputs).toEqual({
+      name: "registry:2",
+      keepLocally: true,
+    });
+    expect(plain.image).toBe(IMAGE_ID);
+  });
+
+  test("health check within seconds; up waits for healthy; replaced on health check change", async () => {
+    const { plain, options } = await declare("health");
+    expect(plain.healthcheck).toEqual({
+      tests: [
+        "CMD-SHELL",
+        "wget -q -O /dev/null http://127.0.0.1:5001/debug/health && " +
+          "wget -O /dev/null http://127.0.0.1:5000/ 2>&1 | grep -q ' HTTP/'",
+      ],
+      interval: "2s",
+      startInterval: "1s",
+      startPeriod: "30s",
+      timeout: "3s",
+      retries: 3,
+    });
+    expect(plain.wait).toBe(true);
+    expect(plain.waitTimeout).toBe(60);
+    expect(options["health-container"].replaceOnChanges).toEqual(["healthcheck"]);
+    expect(options["health-container"].deleteBeforeReplace).toBe(true);
+  });
+
+  test("outputs: endpoint, url, CA, credentials, htpasswd, docker config, resources", async () => {
+    const { registry } = await declare("out");
+    expect(await outputOf(registry.endpoint)).toBe("localhost");
+    expect(await outputOf(registry.url)).toBe("https://localhost");
+    expect(new crypto.X509Certificate(await outputOf(registry.caCertPem)).ca).toBe(true);
+    const [credential] = await outputOf(registry.credentials);
+    expect(JSON.parse(await outputOf(registry.dockerConfigJson))).toEqual({
+      auths: {
+        localhost: {
+          auth: Buffer.from(`${credential.username}:${credential.password}`).toString("base64"),
+        },
+      },
+    });
+    expect(await outputOf(registry.container.name)).toBe("out");
+    expect(await outputOf(registry.volume.name)).toBe("out-data");
+    expect(await outputOf(registry.certificates.certPem)).toContain("BEGIN CERTIFICATE");
+    expect(await outputOf(registry.users.htpasswd)).toBe(await outputOf(registry.htpasswd));
+  });
+
+  test("secrets: key and htpasswd uploads, htpasswd, credentials, docker config", async () => {
+    const { registry, container } = await declare("secrets");
+    expect(containsSecret(container.inputs.uploads)).toBe(true);
+    // Without a proxy password the env carries nothing secret and stays readable in diffs.
+    expect(containsSecret(container.inputs.envs)).toBe(false);
+    expect(await isSecretOutput(registry.htpasswd)).toBe(true);
+    expect(await isSecretOutput(registry.credentials)).toBe(true);
+    expect(await isSecretOutput(registry.dockerConfigJson)).toBe(true);
+    expect(await isSecretOutput(registry.certificates.privateKeyPem)).toBe(true);
+    expect(await isSecretOutput(registry.endpoint)).toBe(false);
+    expect(await isSecretOutput(registry.caCertPem)).toBe(false);
+  });
+});
+
+describe("SecureRegistry options", () => {
+  test("hostnames and IPs are all SANs; endpoint uses hostname and port", async () => {
+    const { registry, plain } = await declare("names", {
+      hostname: "reg.example.com",
+      additionalHostnames: ["registry.internal"],
+      ipAddresses: ["10.0.0.5"],
+      port: 5443,
+      bindAddress: "127.0.0.1",
+    });
+    const cert = new crypto.X509Certificate(await outputOf(registry.certificates.certPem));
+    expect(cert.subjectAltName).toBe(
+      "DNS:reg.example.com, DNS:registry.internal, IP Address:10.0.0.5",
+    );
+    expect(await outputOf(registry.endpoint)).toBe("reg.example.com:5443");
+    expect(await outputOf(registry.url)).toBe("https://reg.example.com:5443");
+    expect(plain.ports).toEqual([
+      { internal: 5000, external: 5443, ip: "127.0.0.1", protocol: "tcp" },
+    ]);
+    expect(Object.keys(JSON.parse(await outputOf(registry.dockerConfigJson)).auths)).toEqual([
+      "reg.example.com:5443",
+    ]);
+  });
+
+  test("an IP address as hostname is an IP SAN; IPv6 endpoints are bracketed", async () => {
+    const { registry } = await declare("v6", { hostname: "fd00::5", port: 5000 });
+    const cert = new crypto.X509Certificate(await outputOf(registry.certificates.certPem));
+    expect(cert.subjectAltName).toBe("IP Address:FD00:0:0:0:0:0:0:5");
+    expect(await outputOf(registry.endpoint)).toBe("[fd00::5]:5000");
+  });
+
+  test("tls, log level, storage, realm, env overrides and names", async () => {
+    const { env, plain } = await declare("opts", {
+      tls: { minimumVersion: "tls1.3" },
+      logLevel: "debug",
+      realm: "My realm",
+      storage: { volumeName: "registry-data", deleteEnabled: false },
+      env: {
+        REGISTRY_HTTP_SECRET: "shared-secret",
+        REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR: "inmemory",
+      },
+      containerName: "my-registry",
+      image: "registry:2.8.3",
+    });
+    expect(env).toMatchObject({
+      REGISTRY_HTTP_TLS_MINIMUMTLS: "tls1.3",
+      REGISTRY_LOG_LEVEL: "debug",
+      REGISTRY_AUTH_HTPASSWD_REALM: "My realm",
+      REGISTRY_STORAGE_DELETE_ENABLED: "false",
+      REGISTRY_HTTP_SECRET: "shared-secret",
+      REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR: "inmemory",
+    });
+    expect(plain.name).toBe("my-registry");
+    expect(plain.volumes).toEqual([
+      { volumeName: "registry-data", containerPath: "/var/lib/registry" },
+    ]);
+    expect(mocks.find(IMAGE).inputs.name).toBe("registry:2.8.3");
+    expect(plain.image).toBe(`sha256:${"d".repeat(64)}`);
+    const keys = plain.envs.map((e: string) => e.split("=")[0]);
+    expect(keys).toEqual([...keys].sort());
+  });
+
+  test("RSA certificates when asked: 4096 bits", async () => {
+    const { registry } = await declare("rsa", { tls: { keyAlgorithm: "RSA" } });
+    const key = crypto.createPrivateKey(await outputOf(registry.certificates.privateKeyPem));
+    expect(key.asymmetricKeyDetails?.modulusLength).toBe(4096);
+  }, 30_000);
+
+  test("proxy: settings in env; the password makes the whole env secret", async () => {
+    const { container, env } = await declare("proxy", {
+      proxy: {
+        remoteUrl: "https://registry-1.docker.io",
+        username: "hub-user",
+        password: "hub-pass",
+      },
+    });
+    expect(env).toMatchObject({
+      REGISTRY_PROXY_REMOTEURL: "https://registry-1.docker.io",
+      REGISTRY_PROXY_USERNAME: "hub-user",
+      REGISTRY_PROXY_PASSWORD: "hub-pass",
+    });
+    expect(containsSecret(container.inputs.envs)).toBe(true);
+    expect(JSON.stringify(container.inputs.envs)).toContain("4dabf18193072939515e22adb298388d");
+  });
+
+  test("proxy without credentials: anonymous, env not secret", async () => {
+    const { container, env } = await declare("anon", {
+      proxy: { remoteUrl: "http://mirror.local:5000" },
+    });
+    expect(env.REGISTRY_PROXY_REMOTEURL).toBe("http://mirror.local:5000");
+    expect(env.REGISTRY_PROXY_USERNAME).toBeUndefined();
+    expect(containsSecret(container.inputs.envs)).toBe(false);
+  });
+
+  test("supplied and generated users; docker config logs in the first", async () => {
+    const { registry } = await declare("users", {
+      users: [{ username: "ci", password: "ci-password" }, { username: "admin" }],
+    });
+    const credentials = await outputOf(registry.credentials);
+    expect(credentials.map((c) => c.username)).toEqual(["ci", "admin"]);
+    const config = JSON.parse(await outputOf(registry.dockerConfigJson));
+    expect(Buffer.from(config.auths.localhost.auth, "base64").toString()).toBe("ci:ci-password");
+    const lines = (await outputOf(registry.htpasswd)).trimEnd().split("\n");
+    expect(lines.map((l) => l.split(":")[0])).toEqual(["ci", "admin"]);
+    expect(bcrypt.compareSync("ci-password", lines[0].slice(3))).toBe(true);
+    expect(bcrypt.compareSync(credentials[1].password, lines[1].slice(6))).toBe(true);
+  });
+
+  test("bring your own certificate: delivered as given, no tls resources", async () => {
+    const own = await declare("src", { hostname: "reg.test" });
+    const certPem = await outputOf(own.registry.certificates.certPem);
+    const privateKeyPem = await outputOf(own.registry.certificates.privateKeyPem);
+    const caCertPem = await outputOf(own.registry.caCertPem);
+    mocks = setupMocks();
+    const registry = new SecureRegistry("byo", {
+      hostname: "reg.test",
+      tls: { certPem, privateKeyPem, caCertPem },
+    });
+    await outputOf(registry.container.id);
+    const plain = unwrapSecrets(mocks.find(CONTAINER).inputs);
+    expect(upload(plain, "/certs/domain.crt").content).toBe(certPem);
+    expect(upload(plain, "/certs/domain.key").content).toBe(privateKeyPem);
+    expect(await outputOf(registry.caCertPem)).toBe(caCertPem);
+    expect(mocks.resources.filter((r) => r.type.startsWith("tls:"))).toEqual([]);
+  });
+
+  test("a second run declares identical inputs for every resource (no diff)", async () => {
+    const args: SecureRegistryArgs = {
+      hostname: "reg.test",
+      users: [{ username: "ci", password: "pw" }, { username: "gen" }],
+    };
+    await declare("stable", args);
+    const firstRun = mocks.resources;
+    const second = setupMocks({ priorState: firstRun, resolveImageId: () => IMAGE_ID });
+    const registry = new SecureRegistry("stable", { ...args, tls: { keyAlgorithm: "ECDSA" } });
+    await outputOf(registry.container.id);
+    const summary = (rs: DeclaredResource[]) =>
+      rs.map((r) => [r.type, r.name, unwrapSecrets(r.inputs)]);
+    expect(summary(second.resources)).toEqual(summary(firstRun));
+  });
+});
+
+describe("SecureRegistry bad input: refused before any resource is declared", () => {
+  test.each<[string, SecureRegistryArgs, string | RegExp]>([
+    [
+      "port too high",
+      { port: 70000 },
+      'SecureRegistry "bad": port 70000 is outside 1-65535; choose a free TCP port such as 5000 or 443.',
+    ],
+    ["port zero", { port: 0 }, /port 0 is outside 1-65535/],
+    [
+      "hostname not a DNS name",
+      { hostname: "my_registry" },
+      /hostname "my_registry" is neither a valid DNS name nor an IP address/,
+    ],
+    [
+      "additional hostname invalid",
+      { additionalHostnames: ["-x.example"] },
+      /additionalHostnames\[0\] "-x.example" is not a valid DNS name/,
+    ],
+    ["IP not an IP", { ipAddresses: ["10.0.0"] }, /ipAddresses\[0\] "10.0.0" is not an IP address/],
+    [
+      "bind address not an IP",
+      { bindAddress: "localhost" },
+      /bindAddress "localhost" is not an IP address of this host/,
+    ],
+    ["no users", { users: [] }, /users is empty; list at least one user/],
+    [
+      "duplicate username",
+      { users: [{ username: "ci" }, { username: "ci" }] },
+      /users\[1\]\.username "ci" duplicates users\[0\]; each user needs a unique name\./,
+    ],
+    [
+      "username with ':'",
+      { users: [{ username: "c:i" }] },
+      /users\[0\]\.username "c:i" contains ':'/,
+    ],
+    [
+      "username with whitespace",
+      { users: [{ username: "c i" }] },
+      /users\[0\]\.username "c i" contains whitespace/,
+    ],
+    ["empty username", { users: [{ username: "" }] }, /users\[0\]\.username is empty/],
+    [
+      "empty password",
+      { users: [{ username: "ci", password: "" }] },
+      /users\[0\]\.password is empty; supply a password or omit it/,
+    ],
+    [
+      "password over 72 bytes",
+      { users: [{ username: "ci", password: "p".repeat(80) }] },
+      /users\[0\]\.password is 80 bytes \(UTF-8\) but bcrypt only uses the first 72/,
+    ],
+    [
+      "env key not REGISTRY_",
+      { env: { HTTP_PROXY: "x" } },
+      /env key "HTTP_PROXY" is not a registry setting/,
+    ],
+    [
+      "env key owned (address)",
+      { env: { REGISTRY_HTTP_ADDR: ":5000" } },
+      /env key REGISTRY_HTTP_ADDR would override a setting this component owns; use port and bindAddress instead\./,
+    ],
+    ["env key owned (log level)", { env: { REGISTRY_LOG_LEVEL: "debug" } }, /use logLevel instead/],
+    [
+      "env key owned (auth)",
+      { env: { REGISTRY_AUTH_HTPASSWD_PATH: "/x" } },
+      /use users and realm instead/,
+    ],
+    [
+      "env key owned (tls)",
+      { env: { REGISTRY_HTTP_TLS_MINIMUMTLS: "tls1.3" } },
+      /use tls\.minimumVersion instead/,
+    ],
+    [
+      "env key owned (delete)",
+      { env: { REGISTRY_STORAGE_DELETE_ENABLED: "false" } },
+      /use storage\.deleteEnabled instead/,
+    ],
+    [
+      "env key owned (proxy)",
+      { env: { REGISTRY_PROXY_REMOTEURL: "https://x" } },
+      /use proxy instead/,
+    ],
+    [
+      "env value with newline",
+      { env: { REGISTRY_HTTP_SECRET: "a\nb" } },
+      /env\.REGISTRY_HTTP_SECRET contains a line break or NUL/,
+    ],
+    ["realm with newline", { realm: "a\nb" }, /realm contains a line break/],
+    [
+      "proxy URL not http(s)",
+      { proxy: { remoteUrl: "ftp://mirror" } },
+      /proxy\.remoteUrl "ftp:\/\/mirror" is not an http\(s\) URL/,
+    ],
+    [
+      "proxy password without username",
+      { proxy: { remoteUrl: "https://m", password: "p" } },
+      /proxy\.password is set without proxy\.username/,
+    ],
+    [
+      "proxy password with newline",
+      { proxy: { remoteUrl: "https://m", username: "u", password: "p\n" } },
+      /proxy\.password contains a line break/,
+    ],
+    [
+      "unknown log level",
+      { logLevel: "verbose" as never },
+      /logLevel "verbose" is not supported; use one of "error", "warn", "info", "debug"\./,
+    ],
+    [
+      "unknown TLS version",
+      { tls: { minimumVersion: "tls1.1" as never } },
+      /tls\.minimumVersion "tls1\.1" is not supported; use one of "tls1\.2", "tls1\.3"\./,
+    ],
+    [
+      "half a BYO certificate",
+      { tls: { certPem: "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----" } },
+      /tls\.certPem given without tls\.privateKeyPem and tls\.caCertPem; bring your own certificate with all three/,
+    ],
+    [
+      "BYO plus generation options",
+      { tls: { certPem: "c", privateKeyPem: "k", caCertPem: "a", validityDays: 30 } },
+      /tls\.validityDays only apply to generated certificates/,
+    ],
+    [
+      "bad validity",
+      { tls: { validityDays: 10, earlyRenewalDays: 30 } },
+      /tls\.earlyRenewalDays 30 is not less than tls\.validityDays 10/,
+    ],
+    [
+      "bad container name",
+      { containerName: "my registry" },
+      /containerName "my registry" is not a valid Docker name/,
+    ],
+    [
+      "bad volume name",
+      { storage: { volumeName: "/data" } },
+      /storage\.volumeName "\/data" is not a valid Docker name/,
+    ],
+    ["bad image", { image: "registry 2" }, /image "registry 2" is not an image reference/],
+  ])("%s", async (_title, args, message) => {
+    expect(() => new SecureRegistry("bad", args)).toThrow(message);
+    await expectNothingRegistered();
+  });
+
+  test("a password never appears in an error message", () => {
+    const password = "Sup3r-S3cret-".repeat(6);
+    let message = "";
+    try {
+      new SecureRegistry("bad", { users: [{ username: "ci", password }] });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/users\[0\]\.password is 78 bytes/);
+    expect(message).not.toContain("Sup3r");
+  });
+
+  test("a component name that is not a Docker name asks for containerName", () => {
+    expect(() => new SecureRegistry("my registry")).toThrow(
+      /the default storage\.volumeName \(from the component name\) "my registry-data" is not a valid Docker name/,
+    );
+    expect(() => new SecureRegistry("my registry", { storage: { volumeName: "data" } })).toThrow(
+      /the default containerName \(the component name\) "my registry" is not a valid Docker name/,
+    );
+  });
+});
