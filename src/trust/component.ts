@@ -72,7 +72,7 @@ export class RegistryClientTrust extends pulumi.ComponentResource {
   public readonly loginCommand: pulumi.Output<string>;
 
   constructor(name: string, args: RegistryClientTrustArgs, opts?: pulumi.ComponentResourceOptions) {
-    validateKnownArgs(name, args);
+    validateRegistryClientTrustArgs(name, args);
     super("secure-registry:trust:RegistryClientTrust", name, {}, opts);
 
     const warnInsecure = (endpoint: string, daemonConfigPath: string) =>
@@ -150,8 +150,11 @@ function loginCommandFor(
   return pulumi.all([endpoint, username]).apply(([e, u]) => loginCommandText(e, u));
 }
 
-/** Throws at construction, before any resource exists, for every argument already known to be wrong. */
-function validateKnownArgs(name: string, args: RegistryClientTrustArgs): void {
+/**
+ * Throws at construction, before any resource exists, for every argument already known to be
+ * wrong. SecureRegistry calls it too, so a bad `trust` option fails before the registry exists.
+ */
+export function validateRegistryClientTrustArgs(name: string, args: RegistryClientTrustArgs): void {
   const problems: string[] = [];
   const add = (p: string | undefined) => {
     if (p !== undefined) problems.push(p);

@@ -42,7 +42,10 @@ export interface JsonEntryRecord {
   readonly endpoint: string;
   /** The exact entry was there before this component; delete keeps it. */
   readonly preexisted: boolean;
-  /** This component created the file; delete removes it again if nothing else is left in it. */
+  /**
+   * This component created the file. Delete removes a config.json it created once nothing else is
+   * left in it; daemon.json is always kept (see removeInsecureRegistry).
+   */
   readonly createdFile: boolean;
 }
 
@@ -393,29 +396,18 @@ export function mergeInsecureRegistry(daemonConfigPath: string, endpoint: string
 }
 
 /**
- * Takes `endpoint` out of `insecure-registries` (dropping the key when the list ends empty, and
- * the file when this component created it and nothing else is left). Returns true if rewritten.
+ * Takes `endpoint` out of `insecure-registries`, keeping the key even when the list ends empty:
+ * dockerd's reload (SIGHUP) only applies keys present in daemon.json, so dropping the key (or the
+ * file) would leave the endpoint insecure until dockerd restarts (observed on dockerd 20.10).
+ * Returns true if the file was rewritten.
  */
-export function removeInsecureRegistry(
-  daemonConfigPath: string,
-  endpoint: string,
-  createdFile: boolean,
-): boolean {
+export function removeInsecureRegistry(daemonConfigPath: string, endpoint: string): boolean {
   if (lstatIfExists(daemonConfigPath) === undefined) return false;
   const loaded = loadJson(daemonConfigPath, DAEMON_LABEL, "  ", 0o644);
   const list = insecureList(loaded);
   if (!list.includes(endpoint)) return false;
-  const rest = list.filter((x) => x !== endpoint);
-  if (rest.length === 0) {
-    delete loaded.data["insecure-registries"];
-  } else {
-    loaded.data["insecure-registries"] = rest;
-  }
-  if (createdFile && Object.keys(loaded.data).length === 0) {
-    fs.rmSync(loaded.file);
-  } else {
-    saveJson(loaded);
-  }
+  loaded.data["insecure-registries"] = list.filter((x) => x !== endpoint);
+  saveJson(loaded);
   return true;
 }
 
@@ -656,11 +648,8 @@ export function applyTrust(inputs: TrustInputs, previous?: TrustOutputs): TrustO
   if (previous && prior.insecureEntry && !prior.insecureEntry.preexisted) {
     if (!sameEntry(prior.insecureEntry, record.insecureEntry)) {
       daemonChanged =
-        removeInsecureRegistry(
-          prior.insecureEntry.path,
-          prior.insecureEntry.endpoint,
-          prior.insecureEntry.createdFile,
-        ) || daemonChanged;
+        removeInsecureRegistry(prior.insecureEntry.path, prior.insecureEntry.endpoint) ||
+        daemonChanged;
     }
   }
   if (previous && prior.authEntry && !prior.authEntry.preexisted && previous.login) {
@@ -685,11 +674,7 @@ function undoTrust(record: TrustRecord, inputs: TrustInputs): void {
   try {
     removeCaFiles(record.caFiles);
     if (record.insecureEntry && !record.insecureEntry.preexisted) {
-      removeInsecureRegistry(
-        record.insecureEntry.path,
-        record.insecureEntry.endpoint,
-        record.insecureEntry.createdFile,
-      );
+      removeInsecureRegistry(record.insecureEntry.path, record.insecureEntry.endpoint);
     }
     if (record.authEntry && !record.authEntry.preexisted && inputs.login) {
       removeAuth(
@@ -710,7 +695,7 @@ export function removeTrust(outputs: TrustOutputs): void {
   removeCaFiles(record.caFiles ?? []);
   const insecure = record.insecureEntry;
   if (insecure && !insecure.preexisted) {
-    const changed = removeInsecureRegistry(insecure.path, insecure.endpoint, insecure.createdFile);
+    const changed = removeInsecureRegistry(insecure.path, insecure.endpoint);
     if (changed && outputs.reloadDaemon) {
       reloadDockerd(outputs.pidFile);
     }

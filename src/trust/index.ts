@@ -4,6 +4,7 @@ export {
   RegistryClientTrustArgs,
   RegistryClientTrustOptions,
   RegistryClientLogin,
+  validateRegistryClientTrustArgs,
 } from "./component";
 export { TrustFiles, TrustFilesArgs } from "./provider";
 export { endpointProblem } from "./endpoint";

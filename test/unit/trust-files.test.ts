@@ -245,8 +245,9 @@ describe("mergeInsecureRegistry / removeInsecureRegistry", () => {
     expect(JSON.parse(fs.readFileSync(daemon(), "utf8"))).toEqual({
       "insecure-registries": ["registry.test:5000"],
     });
-    expect(removeInsecureRegistry(daemon(), "registry.test:5000", true)).toBe(true);
-    expect(fs.existsSync(daemon())).toBe(false);
+    expect(removeInsecureRegistry(daemon(), "registry.test:5000")).toBe(true);
+    // The key stays, empty: dockerd's reload only applies keys present in the file.
+    expect(JSON.parse(fs.readFileSync(daemon(), "utf8"))).toEqual({ "insecure-registries": [] });
   });
 
   it("treats an empty file as an empty object", () => {
@@ -277,7 +278,7 @@ describe("mergeInsecureRegistry / removeInsecureRegistry", () => {
     );
     expect(fs.statSync(daemon()).mode & 0o777).toBe(0o640);
 
-    removeInsecureRegistry(daemon(), "registry.test:5000", false);
+    removeInsecureRegistry(daemon(), "registry.test:5000");
     expect(JSON.parse(fs.readFileSync(daemon(), "utf8"))).toEqual(JSON.parse(original));
   });
 
@@ -292,11 +293,13 @@ describe("mergeInsecureRegistry / removeInsecureRegistry", () => {
     expect(fs.readFileSync(daemon(), "utf8")).toBe(original);
   });
 
-  it("drops the key when its own entry was the last, keeping the rest of the file", () => {
+  it("keeps an empty list when its own entry was the last, so a reload applies the removal", () => {
     fs.writeFileSync(daemon(), '{\n  "debug": true\n}\n');
     mergeInsecureRegistry(daemon(), "registry.test:5000");
-    removeInsecureRegistry(daemon(), "registry.test:5000", false);
-    expect(fs.readFileSync(daemon(), "utf8")).toBe('{\n  "debug": true\n}\n');
+    removeInsecureRegistry(daemon(), "registry.test:5000");
+    expect(fs.readFileSync(daemon(), "utf8")).toBe(
+      '{\n  "debug": true,\n  "insecure-registries": []\n}\n',
+    );
   });
 
   it.each([
