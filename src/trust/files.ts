@@ -249,7 +249,8 @@ export function writeCaFiles(
     const current = existing[i];
     const prior = previous.find((r) => r.path === p.path);
     ensureDirInside(p.root, path.dirname(p.path));
-    if (current !== undefined && current === content) {
+    // Same certificate (line endings and surrounding blanks aside): leave the file untouched.
+    if (current !== undefined && sameCertificate(current, content)) {
       return {
         path: p.path,
         root: p.root,

@@ -189,14 +189,16 @@ describe("writeCaFiles / removeCaFiles", () => {
     expect(fs.existsSync(planned[0].path)).toBe(false);
   });
 
-  it("leaves a file that already held the same CA in place on delete", () => {
+  it("leaves a file that already held the same CA (CRLF or not) untouched, also on delete", () => {
     const planned = planCaFiles("registry.test:5000", [path.join(tmp, "certs.d")]);
+    const crlf = certPem("ca-one").replace(/\n/g, "\r\n");
     fs.mkdirSync(path.dirname(planned[0].path), { recursive: true });
-    fs.writeFileSync(planned[0].path, certPem("ca-one"));
+    fs.writeFileSync(planned[0].path, crlf);
     const records = writeCaFiles(planned, certPem("ca-one"), [], false);
     expect(records[0].preexisted).toBe(true);
+    expect(fs.readFileSync(planned[0].path, "utf8")).toBe(crlf);
     expect(removeCaFiles(records)).toEqual([]);
-    expect(fs.readFileSync(planned[0].path, "utf8")).toBe(certPem("ca-one"));
+    expect(fs.readFileSync(planned[0].path, "utf8")).toBe(crlf);
   });
 
   it("removes its ca.crt and the directory only when nothing else is in it", () => {
