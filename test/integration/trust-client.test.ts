@@ -288,6 +288,19 @@ describeWithEngine("RegistryClientTrust provider on this host's Docker, skopeo a
       expected["insecure-registries"] = expected["insecure-registries"] ?? [];
       expect(JSON.parse(fs.readFileSync(DAEMON_JSON, "utf8"))).toEqual(expected);
     } finally {
+      // dockerd's reload ignores keys absent from the file, so first reload with the original
+      // list present (empty when there was none), wait until the endpoint is gone, then put the
+      // original bytes back.
+      const original = backup === undefined ? {} : JSON.parse(backup.toString("utf8"));
+      fs.writeFileSync(
+        DAEMON_JSON,
+        JSON.stringify({
+          ...original,
+          "insecure-registries": original["insecure-registries"] ?? [],
+        }),
+      );
+      reloadRealDockerd();
+      await waitForInsecureListing(endpoint, false, configDir);
       if (backup === undefined) fs.rmSync(DAEMON_JSON, { force: true });
       else fs.writeFileSync(DAEMON_JSON, backup);
       reloadRealDockerd();
