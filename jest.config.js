@@ -4,6 +4,8 @@
  * Integration tests run one file at a time: they share one engine and its published ports.
  */
 const tsJest = ["ts-jest", { tsconfig: "tsconfig.json", diagnostics: false }];
+// Examples import the package by its npm name, as users do; tests resolve it to the sources.
+const moduleNameMapper = { "^pulumi-secure-registry$": "<rootDir>/src/index.ts" };
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -12,12 +14,14 @@ module.exports = {
       displayName: "unit",
       testEnvironment: "node",
       transform: { "^.+\\.ts$": tsJest },
+      moduleNameMapper,
       testMatch: ["<rootDir>/test/unit/**/*.test.ts"],
     },
     {
       displayName: "integration",
       testEnvironment: "node",
       transform: { "^.+\\.ts$": tsJest },
+      moduleNameMapper,
       testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
     },
   ],

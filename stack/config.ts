@@ -61,7 +61,7 @@ export const DEFAULTS = {
   bindAddress: "0.0.0.0",
   image: "registry:2",
   users: ["registry"],
-  realm: "Registry Realm",
+  realm: "Registry realm",
   logLevel: "info",
   minimumTlsVersion: "tls1.2",
   keyAlgorithm: "RSA",
@@ -102,7 +102,15 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     return value;
   }
   function list(name: keyof typeof DEFAULTS): string[] {
-    const value = raw[name] ?? DEFAULTS[name];
+    let value = raw[name] ?? DEFAULTS[name];
+    if (typeof value === "string") {
+      // pulumi.Config keeps list values as JSON text.
+      try {
+        value = JSON.parse(value);
+      } catch {
+        // reported below as "expected a list of strings"
+      }
+    }
     if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
       bad(
         name,
@@ -153,7 +161,7 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   }
 
   const users = list("users");
-  if (users.length === 0 && Array.isArray(raw.users)) {
+  if (users.length === 0 && raw.users !== undefined) {
     bad("users", "the list is empty", 'name at least one user, e.g. ["registry"]');
   }
 
@@ -166,6 +174,13 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
       images.push(parsed);
     }
   });
+  if (proxyRemoteUrl && images.length > 0) {
+    bad(
+      "images",
+      "a pull-through cache (proxyRemoteUrl) does not accept pushes",
+      "build images in a stack without proxyRemoteUrl, or remove the images",
+    );
+  }
   const seen = new Set<string>();
   for (const image of images) {
     if (seen.has(image.name)) {

@@ -5,6 +5,7 @@ export {
   RegistryTlsOptions,
   RegistryStorageOptions,
   RegistryProxyOptions,
+  SecureRegistryTrustOptions,
   REGISTRY_DEFAULTS,
 } from "./secureRegistry";
 export {

@@ -5,9 +5,16 @@ import { Credential, HtpasswdUser, HtpasswdUsers, DEFAULT_USERS } from "../auth/
 import {
   CertificateOptions,
   OwnCertificate,
+  checkOwnCertificateFits,
   RegistryCertificates,
   resolveCertificateOptions,
 } from "../tls/registryCertificates";
+import {
+  RegistryClientLogin,
+  RegistryClientTrust,
+  RegistryClientTrustOptions,
+  validateRegistryClientTrustArgs,
+} from "../trust/component";
 import {
   buildRegistryEnv,
   CONTAINER_PATHS,
@@ -105,8 +112,20 @@ export interface SecureRegistryArgs {
   readonly env?: Record<string, pulumi.Input<string>>;
   /** Docker container name. Default: the component's name. */
   readonly containerName?: string;
-  // Reserved: `trust` (a RegistryClientTrust from src/trust that makes this machine's Docker
-  // trust the CA) is wired in by a later change; it is not implemented here.
+  /**
+   * Make the host that runs `pulumi up` trust the registry (and optionally log in), through a
+   * RegistryClientTrust child named `<name>-trust`. Default: none (this host is not changed).
+   */
+  readonly trust?: SecureRegistryTrustOptions;
+}
+
+/** `trust` of a SecureRegistry: RegistryClientTrust's options, with `login: true` as a shortcut. */
+export interface SecureRegistryTrustOptions extends Omit<RegistryClientTrustOptions, "login"> {
+  /**
+   * Log this host's docker client in: `true` as the first user, or explicit credentials.
+   * Default false (no login; `docker login` stays yours to run).
+   */
+  readonly login?: boolean | pulumi.Input<RegistryClientLogin>;
 }
 
 export const REGISTRY_DEFAULTS = {
@@ -144,6 +163,7 @@ interface Plan {
   logLevel: pulumi.Input<string>;
   env: Record<string, pulumi.Input<string>>;
   containerName: string;
+  trust?: SecureRegistryTrustOptions;
 }
 
 /**
@@ -184,7 +204,8 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
   );
 
   const tls = args.tls ?? {};
-  resolveCertificateOptions(label, "tls.", tls);
+  const { own } = resolveCertificateOptions(label, "tls.", tls);
+  if (own) checkOwnCertificateFits(label, "tls.", tls, certHostnames, certIps);
   const minimumVersion = whenKnown(tls.minimumVersion ?? REGISTRY_DEFAULTS.minimumVersion, (v) =>
     validateTlsVersion(label, "tls.minimumVersion", v),
   );
@@ -241,6 +262,30 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
     containerName,
   );
 
+  if (args.trust !== undefined) {
+    const { login, ...options } = args.trust;
+    if (
+      login !== undefined &&
+      typeof login !== "boolean" &&
+      (login === null || typeof login !== "object")
+    ) {
+      throw new InvalidInputError(
+        `${label}: trust.login ${JSON.stringify(login)} is neither true/false nor { username, password }; use true to log in as the first user.`,
+      );
+    }
+    const knownEndpoint =
+      typeof hostname === "string" && typeof port === "number"
+        ? formatEndpoint(hostname, port)
+        : pulumi.output(hostname);
+    // The CA comes from the certificates declared later: an unknown value skips its check here.
+    validateRegistryClientTrustArgs(`${name}-trust (SecureRegistry trust)`, {
+      ...options,
+      endpoint: knownEndpoint,
+      caCertPem: pulumi.output(""),
+      login: typeof login === "boolean" ? undefined : login,
+    });
+  }
+
   return {
     hostname,
     certHostnames,
@@ -258,6 +303,7 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
     logLevel,
     env,
     containerName,
+    trust: args.trust,
   };
 }
 
@@ -287,6 +333,8 @@ export class SecureRegistry extends pulumi.ComponentResource {
   readonly certificates: RegistryCertificates;
   /** The registry users. */
   readonly users: HtpasswdUsers;
+  /** This host's trust of the registry, when `trust` was given. */
+  readonly trust?: RegistryClientTrust;
 
   constructor(name: string, args: SecureRegistryArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     const plan = planSecureRegistry(name, args);
@@ -397,6 +445,21 @@ export class SecureRegistry extends pulumi.ComponentResource {
         .all([this.endpoint, this.users.credentials])
         .apply(([endpoint, credentials]) => renderDockerConfigJson(endpoint, credentials[0])),
     );
+
+    if (plan.trust !== undefined) {
+      const { login, ...options } = plan.trust;
+      const firstUser = pulumi.secret(this.users.credentials.apply((all) => all[0]));
+      this.trust = new RegistryClientTrust(
+        `${name}-trust`,
+        {
+          ...options,
+          endpoint: this.endpoint,
+          caCertPem: this.caCertPem,
+          login: login === true ? firstUser : login === false ? undefined : login,
+        },
+        { parent: this },
+      );
+    }
 
     this.registerOutputs({
       endpoint: this.endpoint,

@@ -649,6 +649,15 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         setId(`${imageId}${imageName}`);
         break;
       }
+      case "docker:index/image:Image": {
+        // A build's digest follows what was built: the same inputs give the same digest.
+        const imageName = String(plain.imageName);
+        const digest = sha256Hex(`build:${JSON.stringify(plain)}`);
+        const repoDigest = `${repoDigestFor(imageName).split("@")[0]}@sha256:${digest}`;
+        state = { ...inputs, repoDigest, platform: plain.build?.platform };
+        setId(`${imageName}-${digest.slice(0, 12)}`);
+        break;
+      }
       case "docker:index/container:Container": {
         const containerName = (plain.name as string | undefined) ?? name;
         setId(sha256Hex(`container:${containerName}`));
