@@ -62,7 +62,10 @@ describeWithEngine("SecureRegistry on a real engine: health, TLS, auth", () => {
       const lastCheck = info.State.Health?.Log?.at(-1);
       expect(lastCheck?.ExitCode).toBe(0);
       expect(reg.timeToHealthyMs).toBeGreaterThan(0);
-      reportFigure("startToHealthyMs", reg.timeToHealthyMs);
+      reportFigure("startToHealthyMs", {
+        fromStartRequest: reg.timeToHealthyMs,
+        engineStartedAtToFirstPassingCheck: reg.engineTimeToHealthyMs,
+      });
     });
   });
 
@@ -179,7 +182,10 @@ describeWithEngine("SecureRegistry on a real engine: tls.minimumVersion tls1.3",
   it("turns healthy", async () => {
     const info = await engine().getContainer(reg.containerId).inspect();
     expect(info.State.Health?.Status).toBe("healthy");
-    reportFigure("startToHealthyMs.tls13", reg.timeToHealthyMs);
+    reportFigure("startToHealthyMs.tls13", {
+      fromStartRequest: reg.timeToHealthyMs,
+      engineStartedAtToFirstPassingCheck: reg.engineTimeToHealthyMs,
+    });
   });
 
   it.each(["TLSv1", "TLSv1.1", "TLSv1.2"] as const)(

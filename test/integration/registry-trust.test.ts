@@ -19,7 +19,7 @@ import {
   deployRegistry,
   RUN_PREFIX,
 } from "../support/harness";
-import { registryRequest } from "../support/probes";
+import { registryRequest, reportFigure } from "../support/probes";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -114,6 +114,10 @@ describeWithEngine(
       expect(reg.containerId).not.toBe(before.id);
       expect(reg.volumeName).toBe(before.volume);
       expect(Number.isFinite(reg.timeToHealthyMs)).toBe(true);
+      reportFigure("recreateToHealthyMs", {
+        fromStartRequest: reg.timeToHealthyMs,
+        engineStartedAtToFirstPassingCheck: reg.engineTimeToHealthyMs,
+      });
 
       // The same credentials still work and the same digest is served.
       const manifest = await registryRequest({

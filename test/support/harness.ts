@@ -242,6 +242,11 @@ export interface RunningContainer {
   spec: ContainerSpec;
   /** ms from the start request to the first `healthy` observation; undefined without a healthcheck. */
   timeToHealthyMs?: number;
+  /**
+   * ms from the engine's `State.StartedAt` to the end of the first passing health check (engine
+   * clock; excludes the start request's own latency and polling).
+   */
+  engineTimeToHealthyMs?: number;
 }
 
 export interface Deployment {
@@ -304,12 +309,23 @@ async function containerLogs(id: string, tail = 40): Promise<string> {
  * Waits (bounded) until the container's health is `healthy`. Fails fast when it turns
  * `unhealthy` or stops, with the last health-check output and log lines.
  */
-async function waitHealthy(id: string, timeoutSeconds: number, startedAt: number): Promise<number> {
+async function waitHealthy(
+  id: string,
+  timeoutSeconds: number,
+  startedAt: number,
+): Promise<{ observedMs: number; engineMs?: number }> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   for (;;) {
     const info = await engine().getContainer(id).inspect();
     const health = info.State.Health;
-    if (health?.Status === "healthy") return Date.now() - startedAt;
+    if (health?.Status === "healthy") {
+      const observedMs = Date.now() - startedAt;
+      const firstPass = health.Log?.find((entry) => entry.ExitCode === 0);
+      const engineMs = firstPass
+        ? Date.parse(firstPass.End) - Date.parse(info.State.StartedAt)
+        : undefined;
+      return { observedMs, engineMs };
+    }
     const lastCheck = health?.Log?.[health.Log.length - 1];
     const why = async (state: string) =>
       `container ${info.Name} ${state}; last health check: ` +
@@ -340,7 +356,9 @@ async function createAndStart(rc: RunningContainer): Promise<void> {
     rc.spec.create.Healthcheck !== undefined && rc.spec.create.Healthcheck.Test?.[0] !== "NONE";
   if (hasHealthcheck) {
     const timeout = rc.spec.wait ? rc.spec.waitTimeoutSeconds : DEFAULT_HEALTH_TIMEOUT_S;
-    rc.timeToHealthyMs = await waitHealthy(created.id, timeout, startedAt);
+    const healthy = await waitHealthy(created.id, timeout, startedAt);
+    rc.timeToHealthyMs = healthy.observedMs;
+    rc.engineTimeToHealthyMs = healthy.engineMs;
   } else {
     // Like the provider's read: the container must still be running shortly after start.
     await new Promise((r) => setTimeout(r, 500));
@@ -430,6 +448,7 @@ export async function runDeclared(resources: DeclaredResource[]): Promise<Deploy
       for (const rc of containers) {
         await removeContainer(rc);
         rc.timeToHealthyMs = undefined;
+        rc.engineTimeToHealthyMs = undefined;
         await createAndStart(rc);
       }
     },
@@ -476,8 +495,10 @@ export interface RegistryDeployment {
   containerName: string;
   /** Name of the data volume. */
   volumeName: string;
-  /** ms from container start to healthy (latest start). */
+  /** ms from the start request to the first healthy observation (latest start). */
   timeToHealthyMs: number;
+  /** ms from the engine's StartedAt to the end of the first passing health check (latest start). */
+  engineTimeToHealthyMs: number;
   /** The underlying engine deployment. */
   deployment: Deployment;
   /** Remove the container and create it again from the same declared inputs. */
@@ -570,6 +591,9 @@ async function deployRegistryOnce(
     volumeName: deployment.volumes[0],
     get timeToHealthyMs() {
       return registry.timeToHealthyMs ?? NaN;
+    },
+    get engineTimeToHealthyMs() {
+      return registry.engineTimeToHealthyMs ?? NaN;
     },
     deployment,
     recreate: () => deployment.recreate(),
