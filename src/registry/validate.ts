@@ -13,6 +13,7 @@
  * This module imports nothing from the package, so tls and auth can use it without a cycle.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "crypto";
 import * as net from "net";
 
 /** A bad argument, reported before any resource exists when the value is known. */
@@ -358,6 +359,60 @@ export function validatePem(
       `${field} is not a PEM ${kind.toLowerCase()} (expected a "-----BEGIN ${kind}-----" ` +
         `block); pass the file's contents, not its path.`,
     );
+  }
+}
+
+/**
+ * A certificate the user brings must belong to its key and name the registry, or no client could
+ * use it. Checked when the PEMs and names are plain values.
+ */
+export function validateOwnCertificateFits(
+  label: string,
+  prefix: string,
+  pems: { certPem: string; privateKeyPem: string },
+  names: { dnsNames: string[]; ipAddresses: string[] },
+): void {
+  let cert: crypto.X509Certificate;
+  try {
+    cert = new crypto.X509Certificate(pems.certPem);
+  } catch {
+    fail(label, `${prefix}certPem cannot be read as an X.509 certificate; pass the PEM text.`);
+  }
+  let key: crypto.KeyObject;
+  try {
+    key = crypto.createPrivateKey(pems.privateKeyPem);
+  } catch {
+    fail(
+      label,
+      `${prefix}privateKeyPem cannot be read as a private key (encrypted keys are not ` +
+        `supported); pass the unencrypted PEM text.`,
+    );
+  }
+  if (!cert.checkPrivateKey(key)) {
+    fail(
+      label,
+      `${prefix}privateKeyPem is not the key of ${prefix}certPem; pass the key the certificate ` +
+        `was issued for.`,
+    );
+  }
+  const sans = cert.subjectAltName ?? "none";
+  for (const dns of names.dnsNames) {
+    if (cert.checkHost(dns, { subject: "never" }) === undefined) {
+      fail(
+        label,
+        `${prefix}certPem does not cover the name ${JSON.stringify(dns)} (its SANs: ${sans}); ` +
+          `use a certificate with that name as a SAN, or leave it out of the names.`,
+      );
+    }
+  }
+  for (const ip of names.ipAddresses) {
+    if (cert.checkIP(ip) === undefined) {
+      fail(
+        label,
+        `${prefix}certPem does not cover the address ${ip} (its SANs: ${sans}); use a ` +
+          `certificate with that IP SAN, or leave it out of ipAddresses.`,
+      );
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import {
   validateOwnCertificate,
   validatePem,
   validateRsaBits,
+  validateOwnCertificateFits,
   validateValidity,
   whenKnown,
   InvalidInputError,
@@ -42,7 +43,10 @@ export interface CertificateOptions {
 }
 
 export interface RegistryCertificatesArgs extends CertificateOptions, OwnCertificate {
-  /** DNS names of the registry, all put in the server certificate's SANs. Default ["localhost"]. */
+  /**
+   * DNS names of the registry, all put in the server certificate's SANs. Default ["localhost"]
+   * (none with your own certificate, which must then cover the names given).
+   */
   readonly hostnames?: pulumi.Input<string>[];
   /** IP addresses of the registry, all put in the SANs. Default []. */
   readonly ipAddresses?: pulumi.Input<string>[];
@@ -78,6 +82,28 @@ export function privateKeyArgs(keyAlgorithm: KeyAlgorithm, rsaBits: number): tls
 }
 
 const TYPE = "secure-registry:tls:RegistryCertificates";
+
+/**
+ * For your own certificate given as plain PEMs: the key must be the certificate's and every name
+ * and address known now must be among its SANs.
+ */
+export function checkOwnCertificateFits(
+  label: string,
+  prefix: string,
+  own: OwnCertificate,
+  dnsNames: pulumi.Input<string>[],
+  ipAddresses: pulumi.Input<string>[],
+): void {
+  if (typeof own.certPem !== "string" || typeof own.privateKeyPem !== "string") return;
+  const plain = (values: pulumi.Input<string>[]) =>
+    values.filter((v): v is string => typeof v === "string");
+  validateOwnCertificateFits(
+    label,
+    prefix,
+    { certPem: own.certPem, privateKeyPem: own.privateKeyPem },
+    { dnsNames: plain(dnsNames), ipAddresses: plain(ipAddresses) },
+  );
+}
 
 interface ResolvedOptions {
   keyAlgorithm: KeyAlgorithm;
@@ -154,7 +180,8 @@ export class RegistryCertificates extends pulumi.ComponentResource {
     const label = componentLabel("RegistryCertificates", name);
     const { own, options } = resolveCertificateOptions(label, "", args);
     const hostnames =
-      args.hostnames ?? (args.ipAddresses?.length ? [] : [...CERTIFICATE_DEFAULTS.hostnames]);
+      args.hostnames ??
+      (own || args.ipAddresses?.length ? [] : [...CERTIFICATE_DEFAULTS.hostnames]);
     const ipAddresses = args.ipAddresses ?? [];
     const dnsNames = hostnames.map((h, i) =>
       whenKnown(h, (v) => validateHostname(label, `hostnames[${i}]`, v)),
@@ -168,6 +195,7 @@ export class RegistryCertificates extends pulumi.ComponentResource {
           `certificate without SANs; list at least one name or address.`,
       );
     }
+    if (own) checkOwnCertificateFits(label, "", args, hostnames, ipAddresses);
     const organization = args.organization ?? CERTIFICATE_DEFAULTS.organization;
 
     super(TYPE, name, {}, opts);

@@ -2,7 +2,8 @@
  * Pulumi mocks that behave like the real providers closely enough to run what they declare.
  *
  * - `tls:index/privateKey:PrivateKey` returns a real key (node crypto) of the requested algorithm,
- *   size or curve, in the PEM forms the tls provider uses (PKCS#1 for RSA, SEC1 for ECDSA).
+ *   size or curve, in the PEM forms the tls provider uses (PKCS#1 for RSA, SEC1 for ECDSA). EC
+ *   keys are fresh each time; RSA keys come from a pool of two per size (see `rsaPool`).
  * - `tls:index/selfSignedCert:SelfSignedCert`, `tls:index/certRequest:CertRequest` and
  *   `tls:index/locallySignedCert:LocallySignedCert` return real X.509 PEM made by the `openssl` CLI,
  *   honouring subject, DNS names, IP addresses, validity, `isCaCertificate` and `allowedUses`.
@@ -145,8 +146,14 @@ const NODE_CURVES: Record<string, { node: string; ssh: string; coordinateBytes: 
   P521: { node: "secp521r1", ssh: "nistp521", coordinateBytes: 66 },
 };
 
-/** Keys are cached per (algorithm, size): RSA 4096 takes about a second to generate. */
-const keyCache = new Map<string, GeneratedKey>();
+/**
+ * RSA keys come from a small pool per size, as RSA 4096 takes a second or more to generate:
+ * consecutive RSA keys of one size alternate between two pool slots, so a CA key and the server
+ * key declared after it always differ. EC and Ed25519 keys are cheap and always fresh.
+ */
+const rsaPool = new Map<string, GeneratedKey>();
+const rsaCounters = new Map<number, number>();
+const RSA_POOL_SIZE = 2;
 
 function sshString(b: Buffer | string): Buffer {
   const data = typeof b === "string" ? Buffer.from(b) : b;
@@ -162,9 +169,14 @@ function sshMpint(b64url: string): Buffer {
 }
 
 function generateKey(algorithm: string, rsaBits: number, curve: string): GeneratedKey {
-  const cacheKey = `${algorithm}/${algorithm === "RSA" ? rsaBits : curve}`;
-  const cached = keyCache.get(cacheKey);
-  if (cached) return cached;
+  let poolKey: string | undefined;
+  if (algorithm === "RSA") {
+    const n = rsaCounters.get(rsaBits) ?? 0;
+    rsaCounters.set(rsaBits, n + 1);
+    poolKey = `${rsaBits}/${n % RSA_POOL_SIZE}`;
+    const pooled = rsaPool.get(poolKey);
+    if (pooled) return pooled;
+  }
 
   let pair: crypto.KeyPairKeyObjectResult;
   let privateKeyPem: string;
@@ -205,7 +217,7 @@ function generateKey(algorithm: string, rsaBits: number, curve: string): Generat
       "SHA256:" + crypto.createHash("sha256").update(sshBlob).digest("base64").replace(/=+$/, ""),
     publicKeyFingerprintMd5: md5.match(/../g)!.join(":"),
   };
-  keyCache.set(cacheKey, key);
+  if (poolKey !== undefined) rsaPool.set(poolKey, key);
   return key;
 }
 

@@ -35,6 +35,21 @@ describe("RecordingMocks", () => {
     expect(crypto.createPrivateKey(rsaPem).asymmetricKeyDetails?.modulusLength).toBe(2048);
   });
 
+  test("keys are distinct: a CA key and the next key never coincide", async () => {
+    const pems = await Promise.all(
+      ["k1", "k2", "k3"].map((n) =>
+        outputOf(new tls.PrivateKey(n, { algorithm: "ECDSA", ecdsaCurve: "P256" }).privateKeyPem),
+      ),
+    );
+    expect(new Set(pems).size).toBe(3);
+    const rsa = await Promise.all(
+      ["r1", "r2"].map((n) =>
+        outputOf(new tls.PrivateKey(n, { algorithm: "RSA", rsaBits: 2048 }).privateKeyPem),
+      ),
+    );
+    expect(rsa[0]).not.toBe(rsa[1]);
+  });
+
   test("the provider's default curve P224 is mirrored", async () => {
     const ec = new tls.PrivateKey("ec224", { algorithm: "ECDSA" });
     const key = crypto.createPrivateKey(await outputOf(ec.privateKeyPem));

@@ -322,7 +322,7 @@ describe("SecureRegistry options", () => {
     const certPem = await outputOf(own.registry.certificates.certPem);
     const privateKeyPem = await outputOf(own.registry.certificates.privateKeyPem);
     const caCertPem = await outputOf(own.registry.caCertPem);
-    mocks = setupMocks();
+    mocks.clear();
     const registry = new SecureRegistry("byo", {
       hostname: "reg.test",
       tls: { certPem, privateKeyPem, caCertPem },
@@ -333,6 +333,15 @@ describe("SecureRegistry options", () => {
     expect(upload(plain, "/certs/domain.key").content).toBe(privateKeyPem);
     expect(await outputOf(registry.caCertPem)).toBe(caCertPem);
     expect(mocks.resources.filter((r) => r.type.startsWith("tls:"))).toEqual([]);
+
+    // The default hostname (localhost) is not in that certificate: refused, naming the fix.
+    mocks.clear();
+    expect(
+      () => new SecureRegistry("byo2", { tls: { certPem, privateKeyPem, caCertPem } }),
+    ).toThrow(
+      /^SecureRegistry "byo2": tls\.certPem does not cover the name "localhost" \(its SANs: DNS:reg\.test\)/,
+    );
+    await expectNothingRegistered();
   });
 
   test("a second run declares identical inputs for every resource (no diff)", async () => {

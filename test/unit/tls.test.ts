@@ -156,16 +156,52 @@ describe("RegistryCertificates", () => {
     );
   });
 
+  /** Real PEMs from a generated set (another "run"), for the bring-your-own tests. */
+  async function ownMaterial(name: string, hostnames: string[], ipAddresses: string[] = []) {
+    const source = new RegistryCertificates(name, {
+      hostnames,
+      ipAddresses,
+      keyAlgorithm: "ECDSA",
+    });
+    const pems = {
+      certPem: await outputOf(source.certPem),
+      privateKeyPem: await outputOf(source.privateKeyPem),
+      caCertPem: await outputOf(source.caCertPem),
+    };
+    // Same monitor (the source still registers its outputs); only forget what it declared.
+    mocks.clear();
+    return pems;
+  }
+
   test("bring your own: outputs are the given PEMs, key secret, no tls resources", async () => {
-    const certPem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
-    const caCertPem = "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n";
-    const privateKeyPem = "-----BEGIN PRIVATE KEY-----\nCCCC\n-----END PRIVATE KEY-----\n";
-    const certs = new RegistryCertificates("own", { certPem, caCertPem, privateKeyPem });
-    expect(await outputOf(certs.certPem)).toBe(certPem);
-    expect(await outputOf(certs.caCertPem)).toBe(caCertPem);
-    expect(await outputOf(certs.privateKeyPem)).toBe(privateKeyPem);
+    const own = await ownMaterial("src", ["reg.test"], ["10.0.0.5"]);
+    const certs = new RegistryCertificates("own", {
+      ...own,
+      hostnames: ["reg.test"],
+      ipAddresses: ["10.0.0.5"],
+    });
+    expect(await outputOf(certs.certPem)).toBe(own.certPem);
+    expect(await outputOf(certs.caCertPem)).toBe(own.caCertPem);
+    expect(await outputOf(certs.privateKeyPem)).toBe(own.privateKeyPem);
     expect(await isSecretOutput(certs.privateKeyPem)).toBe(true);
     expect(mocks.resources.filter((r) => r.type.startsWith("tls:"))).toEqual([]);
+  });
+
+  test("bring your own: a certificate that misses a name or does not match its key is refused", async () => {
+    const own = await ownMaterial("src1", ["reg.test"], ["10.0.0.5"]);
+    const other = await ownMaterial("src2", ["reg.test"]);
+    expect(() => new RegistryCertificates("bad", { ...own, hostnames: ["other.test"] })).toThrow(
+      /^RegistryCertificates "bad": certPem does not cover the name "other.test" \(its SANs: DNS:reg.test, IP Address:10.0.0.5\); use a certificate with that name as a SAN/,
+    );
+    expect(() => new RegistryCertificates("bad", { ...own, ipAddresses: ["10.0.0.6"] })).toThrow(
+      /certPem does not cover the address 10.0.0.6/,
+    );
+    expect(
+      () => new RegistryCertificates("bad", { ...own, privateKeyPem: other.privateKeyPem }),
+    ).toThrow(
+      /privateKeyPem is not the key of certPem; pass the key the certificate was issued for\./,
+    );
+    await expectNothingRegistered();
   });
 
   test.each([
@@ -202,6 +238,13 @@ describe("RegistryCertificates", () => {
     expect(() => new RegistryCertificates("bad", args)).toThrow(
       /privateKeyPem is not a PEM private key/,
     );
+    expect(
+      () =>
+        new RegistryCertificates("bad", {
+          ...args,
+          privateKeyPem: "-----BEGIN PRIVATE KEY-----\nhunter2\n-----END PRIVATE KEY-----",
+        }),
+    ).toThrow(/certPem cannot be read as an X.509 certificate/);
     expect(() => new RegistryCertificates("bad", args)).not.toThrow(/hunter2/);
     await expectNothingRegistered();
   });
