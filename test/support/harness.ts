@@ -276,13 +276,17 @@ function makeUploadArchive(spec: ContainerSpec): Promise<Buffer> {
     );
   }
   pack.finalize();
+  return streamToBuffer(pack);
+}
+
+function streamToBuffer(stream: tar.Pack): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    pack.on("data", (c: unknown) => {
+    stream.on("data", (c: unknown) => {
       chunks.push(c as Buffer);
     });
-    pack.on("end", () => resolve(Buffer.concat(chunks)));
-    pack.on("error", reject);
+    stream.on("end", () => resolve(Buffer.concat(chunks)));
+    stream.on("error", reject);
   });
 }
 
@@ -741,9 +745,14 @@ export async function removeImage(ref: string): Promise<void> {
 }
 
 /**
- * A plain-HTTP registry (the registry:2 stand-in with its default config) on a free loopback
- * port: an upstream for pull-through tests. Returns its bridge-network address too, which other
- * containers use to reach it.
+ * A plain-HTTP registry (the registry:2 stand-in with its default config) on a free loopback port:
+ * TEST INFRASTRUCTURE, e.g. an upstream for pull-through tests, not a subject under test. Returns
+ * its bridge-network URL too, which other containers use to reach it.
+ *
+ * No auth option on purpose: distribution's proxy mode sends `proxy.username/password` only to
+ * upstreams that answer with a Bearer (token) challenge, never to Basic (htpasswd) ones
+ * (registry/proxy/proxyauth.go, getAuthURLs), so an htpasswd upstream cannot be proxied with
+ * credentials.
  */
 export async function startPlainRegistry(label = "upstream"): Promise<{
   containerId: string;
