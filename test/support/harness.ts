@@ -32,6 +32,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tar from "tar-stream";
 import * as pulumi from "@pulumi/pulumi";
+import type { SecureRegistryArgs } from "../../src/registry";
 import { TEST_IMAGES } from "./engine";
 import { containerSpec, ContainerSpec, volumeSpec } from "./container-spec";
 import { DeclaredResource, outputOf, setupMocks, unwrapSecrets } from "./mocks";
@@ -543,7 +544,7 @@ const PORT_IN_USE = /port is already allocated|address already in use/i;
  * else is what the component declares.
  */
 export async function deployRegistry(
-  args: Record<string, unknown> = {},
+  args: SecureRegistryArgs = {},
   options: DeployOptions = {},
 ): Promise<RegistryDeployment> {
   const name = options.name ?? uniqueName(options.label ?? "registry");
@@ -560,7 +561,7 @@ export async function deployRegistry(
 
 async function deployRegistryOnce(
   name: string,
-  args: Record<string, unknown>,
+  args: SecureRegistryArgs,
 ): Promise<RegistryDeployment> {
   const mocks = setupMocks({ resolveImageId: localImageId });
   // Loaded after setMocks, as the mocks documentation requires.
