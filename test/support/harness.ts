@@ -392,8 +392,9 @@ async function removeContainer(rc: RunningContainer): Promise<void> {
 /**
  * Creates the declared docker resources on the real engine: volumes first, then each container
  * (create, upload files, start, wait for health). Images are never pulled: a declared
- * `RemoteImage` must exist locally. Any other declared `docker:*` type throws, so a new kind of
- * resource is never silently left out. On failure everything created so far is removed.
+ * `RemoteImage` must exist locally. Any other custom resource except tls and random ones (which
+ * the mocks answer completely) throws, e.g. another docker type or a dynamic provider, so a new
+ * kind of resource is never silently left out. On failure everything created so far is removed.
  */
 export async function runDeclared(resources: DeclaredResource[]): Promise<Deployment> {
   await sweepOnce();
@@ -419,9 +420,14 @@ export async function runDeclared(resources: DeclaredResource[]): Promise<Deploy
 
   try {
     for (const r of resources) {
-      if (!r.type.startsWith("docker:")) continue;
+      // Components have no effect of their own; tls and random resources are fully answered by
+      // the mocks (their outputs are already in the docker inputs). Anything else would have an
+      // effect the harness does not reproduce, so it must not be silently left out.
+      if (!r.custom || /^(tls|random):/.test(r.type)) continue;
       if (![CONTAINER_TYPE, VOLUME_TYPE, REMOTE_IMAGE_TYPE].includes(r.type)) {
-        throw new Error(`declared ${r.type} "${r.name}" is not supported by the harness yet`);
+        throw new Error(
+          `declared ${r.type} "${r.name}" is not run by the harness (not supported yet)`,
+        );
       }
     }
     for (const r of resources.filter((x) => x.type === REMOTE_IMAGE_TYPE)) {
