@@ -358,6 +358,273 @@ function readProgress(
   });
 }
 
+/** A raw byte-stream connection to the engine, or undefined when only dockerode can reach it (TLS, ssh). */
+async function rawEngineConnector(
+  docker: Dockerode,
+): Promise<{ connect: () => import("net").Socket; prefix: string } | undefined> {
+  const net = require("net") as typeof import("net");
+  const modem = docker.modem as unknown as {
+    getSocketPath?: () => Promise<string> | undefined;
+    host?: string;
+    port?: number | string;
+    protocol?: string;
+    version?: string;
+  };
+  const prefix = modem.version ? `/${modem.version}` : "";
+  const socketPath = await modem.getSocketPath?.();
+  if (socketPath && !socketPath.startsWith("//./pipe/")) {
+    return { connect: () => net.connect(socketPath), prefix };
+  }
+  if (modem.host && (modem.protocol ?? "http") === "http") {
+    const host = modem.host;
+    const port = Number(modem.port ?? 2375);
+    return { connect: () => net.connect(port, host), prefix };
+  }
+  return undefined;
+}
+
+interface ResponseHead {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  /** Bytes after the head that arrived with it. */
+  readonly rest: Buffer;
+}
+
+/** Reads an HTTP/1.1 response head, then leaves the socket paused on the body. */
+function readResponseHead(socket: import("net").Socket): Promise<ResponseHead> {
+  // Listeners are removed with removeAllListeners (nothing else listens yet): arrow functions
+  // that name each other before their declaration trip Pulumi's closure serializer.
+  return new Promise((resolve, reject) => {
+    let buffered = Buffer.alloc(0);
+    const stop = () => {
+      socket.removeAllListeners("data");
+      socket.removeAllListeners("error");
+      socket.removeAllListeners("end");
+    };
+    socket.on("error", (error: Error) => {
+      stop();
+      reject(error);
+    });
+    socket.on("end", () => {
+      stop();
+      reject(new Error("the engine closed the connection before answering"));
+    });
+    socket.on("data", (data: Buffer) => {
+      buffered = Buffer.concat([buffered, data]);
+      const end = buffered.indexOf("\r\n\r\n");
+      if (end < 0) {
+        if (buffered.length > 64 * 1024) {
+          stop();
+          socket.destroy();
+          reject(new Error("response head too large"));
+        }
+        return;
+      }
+      stop();
+      socket.pause();
+      const [statusLine, ...lines] = buffered.subarray(0, end).toString("latin1").split("\r\n");
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(":");
+        if (colon > 0) {
+          headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+        }
+      }
+      resolve({
+        status: Number(statusLine.split(" ")[1]),
+        headers,
+        rest: buffered.subarray(end + 4),
+      });
+    });
+  });
+}
+
+/** Reads the rest of a (small) response body until the engine closes the connection. */
+function readBody(socket: import("net").Socket, head: ResponseHead): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [head.rest];
+    socket.on("data", (data: Buffer) => chunks.push(data));
+    socket.on("error", reject);
+    socket.on("end", () => {
+      const body = Buffer.concat(chunks);
+      resolve(
+        /chunked/i.test(head.headers["transfer-encoding"] ?? "")
+          ? decodeChunked(body)
+          : body.toString(),
+      );
+    });
+    socket.resume();
+  });
+}
+
+/** Decodes a complete chunked body (small engine answers only). */
+export function decodeChunked(body: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset < body.length) {
+    const lineEnd = body.indexOf("\r\n", offset);
+    if (lineEnd < 0) break;
+    const size = parseInt(body.subarray(offset, lineEnd).toString("latin1").split(";")[0], 16);
+    if (!Number.isFinite(size) || size === 0) break;
+    parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
+    offset = lineEnd + 2 + size + 2;
+  }
+  return Buffer.concat(parts).toString();
+}
+
+/** The engine's error text from an error response body (`{"message": ...}`) or the raw body. */
+function engineMessage(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { message?: string };
+    if (parsed.message) return parsed.message;
+  } catch {
+    // Not JSON: use the text.
+  }
+  return body.trim().slice(0, 500);
+}
+
+/** The image ID from an import's progress lines; throws on an `error` line. */
+function importedImageId(progressText: string, what: string): string {
+  let imageId: string | undefined;
+  for (const line of progressText.split("\n")) {
+    if (line.trim() === "") continue;
+    let message: { status?: string; error?: string };
+    try {
+      message = JSON.parse(line) as { status?: string; error?: string };
+    } catch {
+      continue;
+    }
+    if (message.error) throw new Error(`${what} failed: ${message.error}`);
+    if (message.status?.startsWith("sha256:")) imageId = message.status;
+  }
+  if (!imageId) throw new Error(`${what} returned no image ID`);
+  return imageId;
+}
+
+/**
+ * Streams a container's export into the import API and returns the new image ID.
+ *
+ * Why raw sockets: the export response and the import request both use chunked transfer
+ * encoding, so the export's body bytes, chunk framing included, are a valid import body. Handing
+ * them from one socket to the other (with backpressure, so memory stays at a few socket buffers)
+ * skips decoding and re-encoding some 30 000 HTTP chunks per GB, which roughly halves the CPU this
+ * process spends and keeps it level with `docker export | docker import -`. When the engine is only
+ * reachable through TLS or ssh, or the export is not chunked, dockerode streams do the same work.
+ */
+async function exportIntoImport(
+  docker: Dockerode,
+  containerId: string,
+  query: URLSearchParams,
+  source: string,
+): Promise<string> {
+  const what = `importing the export of ${source}`;
+  // Made here, not at module level: the closure serializer cannot carry a Buffer.
+  const CHUNKED_END = Buffer.from("0\r\n\r\n");
+  const connector = await rawEngineConnector(docker);
+  if (connector) {
+    const exporting = connector.connect();
+    exporting.write(
+      `GET ${connector.prefix}/containers/${containerId}/export HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n`,
+    );
+    let head: ResponseHead;
+    try {
+      head = await readResponseHead(exporting);
+    } catch (error) {
+      exporting.destroy();
+      throw new Error(`exporting the container of ${source} failed: ${describeError(error)}`);
+    }
+    if (head.status !== 200) {
+      const body = await readBody(exporting, head).catch(() => "");
+      exporting.destroy();
+      throw new Error(`exporting the container of ${source} failed: ${engineMessage(body)}`);
+    }
+    const chunked = /chunked/i.test(head.headers["transfer-encoding"] ?? "");
+    const length = head.headers["content-length"];
+    if (chunked || length !== undefined) {
+      return await new Promise<string>((resolve, reject) => {
+        const importing = connector.connect();
+        let settled = false;
+        const fail = (error: Error) => {
+          if (settled) return;
+          settled = true;
+          exporting.destroy();
+          importing.destroy();
+          reject(error);
+        };
+        importing.on("error", (error) => fail(new Error(`${what} failed: ${error.message}`)));
+        exporting.on("error", (error) =>
+          fail(new Error(`exporting the container of ${source} failed: ${error.message}`)),
+        );
+        // The last bytes forwarded tell whether the export ended complete.
+        let tail: Buffer = Buffer.alloc(0);
+        let forwarded = head.rest.length;
+        exporting.on("data", (data: Buffer) => {
+          forwarded += data.length;
+          tail = Buffer.concat([
+            tail,
+            data.subarray(Math.max(0, data.length - CHUNKED_END.length)),
+          ]).subarray(-CHUNKED_END.length);
+        });
+        if (head.rest.length > 0) {
+          tail = head.rest.subarray(-CHUNKED_END.length);
+        }
+        exporting.on("end", () => {
+          const complete = chunked ? tail.equals(CHUNKED_END) : forwarded === Number(length);
+          if (!complete)
+            fail(
+              new Error(`exporting the container of ${source} ended early; nothing was imported`),
+            );
+        });
+        importing.write(
+          `POST ${connector.prefix}/images/create?fromSrc=-&${query.toString()} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/x-tar\r\n${chunked ? "Transfer-Encoding: chunked" : `Content-Length: ${length}`}\r\nConnection: close\r\n\r\n`,
+        );
+        if (head.rest.length > 0) importing.write(head.rest);
+        exporting.pipe(importing, { end: false });
+        readResponseHead(importing)
+          .then(async (answer) => {
+            const body = await readBody(importing, answer);
+            if (answer.status !== 200) throw new Error(`${what} failed: ${engineMessage(body)}`);
+            const imageId = importedImageId(body, what);
+            settled = true;
+            exporting.destroy();
+            resolve(imageId);
+          })
+          .catch((error: Error) => fail(error));
+        exporting.resume();
+      });
+    }
+    exporting.destroy();
+  }
+  // Fallback: dockerode streams (decode the export, re-encode the import body).
+  const abort = new AbortController();
+  const exported = (await docker
+    .getContainer(containerId)
+    .export({ abortSignal: abort.signal })) as NodeJS.ReadableStream;
+  const exportFailed = new Promise<never>((_, reject) => {
+    exported.on("error", (error: Error) => {
+      abort.abort();
+      reject(new Error(`exporting the container of ${source} failed: ${error.message}`));
+    });
+  });
+  const options: Record<string, unknown> = { abortSignal: abort.signal };
+  for (const [key, value] of query) {
+    if (key === "changes") options.changes = [...((options.changes as string[]) ?? []), value];
+    else options[key] = value;
+  }
+  const imported = async () => {
+    const progress = await readProgress(
+      (await docker.importImage(exported, options)) as NodeJS.ReadableStream,
+      what,
+    );
+    return importedImageId(progress.map((message) => JSON.stringify(message)).join("\n"), what);
+  };
+  try {
+    return await Promise.race([imported(), exportFailed]);
+  } finally {
+    exportFailed.catch(() => undefined);
+  }
+}
+
 /** Label on the temporary container, so leftovers are findable (`docker ps -a --filter label=...`). */
 export const FLATTEN_CONTAINER_LABEL = "org.secure-registry.flatten-source";
 
@@ -414,36 +681,14 @@ export async function flattenImage(request: FlattenRequest): Promise<FlattenResu
     container = temporary;
     await request.onContainerCreated?.(temporary.id);
 
-    const abort = new AbortController();
-    const exported = (await container.export({
-      abortSignal: abort.signal,
-    })) as NodeJS.ReadableStream;
-    const exportFailed = new Promise<never>((_, reject) => {
-      exported.on("error", (error: Error) => {
-        abort.abort();
-        reject(new Error(`exporting the container of ${request.source} failed: ${error.message}`));
-      });
-    });
-    const importOptions: Record<string, unknown> = {
-      changes: plan.importChanges,
-      message: `flattened from ${request.source}`,
-      platform: [source.os, source.architecture, source.variant].filter(Boolean).join("/"),
-      abortSignal: abort.signal,
-    };
-    const imported = async () => {
-      const progress = await readProgress(
-        (await docker.importImage(exported, importOptions)) as NodeJS.ReadableStream,
-        `importing the export of ${request.source}`,
-      );
-      const status = progress
-        .map((message) => String(message.status ?? ""))
-        .filter((text) => text.startsWith("sha256:"));
-      if (status.length === 0)
-        throw new Error(`importing the export of ${request.source} returned no image ID`);
-      return status[status.length - 1];
-    };
-    let imageId = await Promise.race([imported(), exportFailed]);
-    exportFailed.catch(() => undefined);
+    const query = new URLSearchParams();
+    for (const change of plan.importChanges) query.append("changes", change);
+    query.set("message", `flattened from ${request.source}`);
+    query.set(
+      "platform",
+      [source.os, source.architecture, source.variant].filter(Boolean).join("/"),
+    );
+    let imageId = await exportIntoImport(docker, temporary.id, query, request.source);
     created.push(imageId);
 
     if (plan.followUpInstructions.length > 0) {
