@@ -898,7 +898,6 @@ export const flattenProvider = {
       keepImage: inputs.keepImage,
       ...(inputs.registry ? { registryServer: inputs.registry.server } : {}),
       ...result,
-      ...(result.repoDigest ? {} : { repoDigest: undefined }),
     };
     return { id: result.imageId, outs };
   },
