@@ -16,8 +16,8 @@
  * Everything the harness creates carries the labels `org.secure-registry-test.owner=harness` and
  * `org.secure-registry-test.pid=<pid>`; `cleanupAll()` removes what this process created, and
  * `sweepLeftovers()` (run once before the first deployment) what killed earlier runs left behind.
- * Names are unique per process (`srtest-<pid>-<n>-<label>`) and host ports are picked free, so a
- * second run on the same machine does not collide with the first.
+ * Names are unique per test file (`srtest-<pid>-<random>-<n>-<label>`) and host ports are picked
+ * free, so a second run on the same machine does not collide with the first.
  *
  * Other helpers: `runDocker` (docker CLI with an isolated DOCKER_CONFIG, never ~/.docker),
  * `installCaCert` (certs.d/<endpoint>/ca.crt, removing only what it wrote), `machineAddress`,
@@ -25,6 +25,7 @@
  */
 import Docker from "dockerode";
 import { execFile, execFileSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
@@ -42,8 +43,12 @@ export const OWNER_LABEL = "org.secure-registry-test.owner";
 export const PID_LABEL = "org.secure-registry-test.pid";
 const OWNER_VALUE = "harness";
 
-/** Prefix of every name this process creates. */
-export const RUN_PREFIX = `srtest-${process.pid}`;
+/**
+ * Prefix of every name this test file creates: `srtest-<pid>-<random>`. The random part keeps
+ * names unique when jest runs several files in one worker process (the module, and so the name
+ * counter, is reloaded per file while the pid stays).
+ */
+export const RUN_PREFIX = `srtest-${process.pid}-${crypto.randomBytes(3).toString("hex")}`;
 
 const ownerLabels = (): Record<string, string> => ({
   [OWNER_LABEL]: OWNER_VALUE,
@@ -69,7 +74,7 @@ export function engine(): Docker {
 
 let nameCounter = 0;
 
-/** A name unique to this process and call: `srtest-<pid>-<n>-<label>`. */
+/** A name unique to this test file and call: `srtest-<pid>-<random>-<n>-<label>`. */
 export function uniqueName(label: string): string {
   nameCounter += 1;
   return `${RUN_PREFIX}-${nameCounter}-${label}`;
