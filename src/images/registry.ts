@@ -63,6 +63,11 @@ export function resolveRegistry(registry: ImageRegistry, field: string): Resolve
       }
       dependsOn.push(secure.trust);
     }
+    if (Array.isArray(secure.credentials) && secure.credentials.length === 0) {
+      throw new Error(
+        `${field}.credentials is empty: the registry has no user to push with. Add a user to the SecureRegistry.`,
+      );
+    }
     const first = pulumi.output(secure.credentials).apply((credentials) => {
       if (!credentials || credentials.length === 0) {
         throw new Error(

@@ -4,7 +4,13 @@ import Module from "module";
 import * as os from "os";
 import * as path from "path";
 import * as tar from "tar-stream";
+import type { SecureRegistry } from "../../src/registry";
+import type { ImageRegistry } from "../../src/images";
 import { containsSecret, outputOf, setupMocks, unwrapSecrets } from "../support/mocks";
+
+// Compile-time: a SecureRegistry is accepted wherever an image component takes a registry.
+export const secureRegistryIsAnImageRegistry = (registry: SecureRegistry): ImageRegistry =>
+  registry;
 
 // Mocks first, then the module under test (the mocks documentation requires this order).
 const mocks = setupMocks();
@@ -62,6 +68,48 @@ describe("image names", () => {
       "b",
     ]);
     expect(() => naming.sortedBuildArgs({ "bad-name": "1" }, "f")).toThrow(/invalid argument name/);
+  });
+});
+
+describe("resolveRegistry", () => {
+  const { resolveRegistry } =
+    require("../../src/images/registry") as typeof import("../../src/images/registry");
+
+  it("uses a SecureRegistry's endpoint and first credential, password secret", async () => {
+    const resolved = resolveRegistry(
+      {
+        endpoint: pulumi.output("https://reg.example:5443/"),
+        credentials: pulumi.output([
+          { username: "first", password: "p1" },
+          { username: "second", password: "p2" },
+        ]),
+      },
+      "f",
+    );
+    expect(await outputOf(resolved.server)).toBe("reg.example:5443");
+    expect(await outputOf(resolved.username)).toBe("first");
+    expect(await outputOf(resolved.password)).toBe("p1");
+    expect(await pulumi.isSecret(resolved.password)).toBe(true);
+  });
+
+  it("makes a plain password secret", async () => {
+    const resolved = resolveRegistry({ server: "r:1", username: "u", password: "p" }, "f");
+    expect(await pulumi.isSecret(resolved.password)).toBe(true);
+  });
+
+  it("says what to do when the registry has no users", () => {
+    expect(() =>
+      resolveRegistry({ endpoint: "r:1", credentials: [] }, "BuiltImage x: registry"),
+    ).toThrow(/BuiltImage x: registry.credentials is empty.*Add a user/);
+  });
+
+  it("refuses a trust that is not a resource", () => {
+    expect(() =>
+      resolveRegistry(
+        { endpoint: "r:1", credentials: [{ username: "u", password: "p" }], trust: {} as never },
+        "f",
+      ),
+    ).toThrow(/f.trust must be a Pulumi resource/);
   });
 });
 
