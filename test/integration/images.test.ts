@@ -124,6 +124,19 @@ async function flattenContainers(): Promise<Docker.ContainerInfo[]> {
   });
 }
 
+/** Local images whose import message says they were flattened from `ref` (other processes' images never match). */
+async function imagesFlattenedFrom(ref: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const image of await docker.listImages({ all: true })) {
+    const info = await docker
+      .getImage(image.Id)
+      .inspect()
+      .catch(() => undefined);
+    if (info?.Comment === `flattened from ${ref}`) found.push(image.Id);
+  }
+  return found;
+}
+
 async function removeImages(): Promise<void> {
   for (const ref of [...createdImages].reverse()) {
     await docker
@@ -265,7 +278,6 @@ describeWithEngine("images on the real engine", () => {
   });
 
   it("a flatten that fails midway leaves no container and no image behind", async () => {
-    const imagesBefore = (await docker.listImages({ all: true })).map((image) => image.Id).sort();
     let seen: string | undefined;
     await expect(
       engineModule.flattenImage({
@@ -284,9 +296,27 @@ describeWithEngine("images on the real engine", () => {
     expect(seen).toBeDefined();
     // ...and is gone after the failure.
     expect(await flattenContainers()).toEqual([]);
-    expect((await docker.listImages({ all: true })).map((image) => image.Id).sort()).toEqual(
-      imagesBefore,
+    expect(await imagesFlattenedFrom(source)).toEqual([]);
+  });
+
+  it("an export the engine refuses fails with the engine's message and leaves nothing behind", async () => {
+    await expect(
+      engineModule.flattenImage({
+        source,
+        imageName: `${PREFIX}-noexport:1`,
+        // The container vanishes between create and export (as if someone removed it).
+        onContainerCreated: async (containerId) => {
+          await docker.getContainer(containerId).remove({ force: true });
+        },
+      }),
+    ).rejects.toThrow(
+      /exporting the container of .* failed: .*(No such container|no such container)/,
     );
+    expect(await flattenContainers()).toEqual([]);
+    expect(await imagesFlattenedFrom(source)).toEqual([]);
+    await expect(docker.getImage(`${PREFIX}-noexport:1`).inspect()).rejects.toMatchObject({
+      statusCode: 404,
+    });
   });
 
   it("a push that fails after import and tag cleans up too, without leaking the password", async () => {
@@ -309,7 +339,9 @@ describeWithEngine("images on the real engine", () => {
     expect((error as Error).message).toMatch(/pushing .*unreachable:1 failed/);
     expect((error as Error).message).not.toContain("never-in-errors-123");
     expect(await flattenContainers()).toEqual([]);
+    // The import and tag had happened; both are undone.
     await expect(docker.getImage(imageName).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect(await imagesFlattenedFrom(source)).toEqual([]);
   });
 
   it("keepImage leaves the image on delete", async () => {
