@@ -511,7 +511,7 @@ function importedImageId(progressText: string, what: string): string {
  * process spends and keeps it level with `docker export | docker import -`. When the engine is only
  * reachable through TLS or ssh, or the export is not chunked, dockerode streams do the same work.
  */
-async function exportIntoImport(
+export async function exportIntoImport(
   docker: Dockerode,
   containerId: string,
   query: URLSearchParams,

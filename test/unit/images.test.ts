@@ -228,6 +228,86 @@ describe("engine helpers", () => {
   });
 });
 
+describe("exportIntoImport against a fake engine socket", () => {
+  // A unix-socket server that answers the export with `exportBody` (raw, chunked framing
+  // included) and records what the import request carried.
+  async function withFakeEngine(
+    exportBody: string,
+    importAnswer: string,
+    test: (docker: import("dockerode")) => Promise<void>,
+  ): Promise<{ importRequest: string; importCompleted: boolean }> {
+    const net = await import("net");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-engine-"));
+    const socketPath = path.join(dir, "docker.sock");
+    const seen = { importRequest: "", importCompleted: false };
+    const server = net.createServer((socket) => {
+      let received = "";
+      socket.on("data", (data) => {
+        received += data.toString("latin1");
+        if (received.startsWith("GET ") && received.includes("\r\n\r\n")) {
+          socket.end(
+            `HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n${exportBody}`,
+          );
+        }
+        if (received.startsWith("POST ")) {
+          seen.importRequest = received;
+          if (received.endsWith("0\r\n\r\n")) {
+            seen.importCompleted = true;
+            socket.end(
+              `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${importAnswer.length.toString(16)}\r\n${importAnswer}\r\n0\r\n\r\n`,
+            );
+          }
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      const Docker = (await import("dockerode")).default;
+      await test(new Docker({ socketPath }));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return seen;
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("forwards the chunked export bytes unchanged and returns the imported ID", async () => {
+    const query = new URLSearchParams();
+    query.append("changes", 'CMD ["sh"]');
+    const seen = await withFakeEngine(
+      "5\r\nhello\r\n0\r\n\r\n",
+      '{"status":"sha256:abc"}\n',
+      async (docker) => {
+        expect(await engine.exportIntoImport(docker, "c1", query, "src")).toBe("sha256:abc");
+      },
+    );
+    expect(seen.importRequest).toMatch(
+      /^POST \/images\/create\?fromSrc=-&changes=CMD\+%5B%22sh%22%5D HTTP\/1.1\r\n/,
+    );
+    expect(seen.importRequest).toContain("Transfer-Encoding: chunked");
+    expect(seen.importRequest.endsWith("\r\n\r\n5\r\nhello\r\n0\r\n\r\n")).toBe(true);
+  });
+
+  it("fails, and cuts the import off, when the export ends early", async () => {
+    const seen = await withFakeEngine("5\r\nhel", "", async (docker) => {
+      await expect(
+        engine.exportIntoImport(docker, "c1", new URLSearchParams(), "src"),
+      ).rejects.toThrow(/exporting the container of src ended early; nothing was imported/);
+    });
+    // The import never received a complete body, so the engine creates nothing.
+    expect(seen.importCompleted).toBe(false);
+  });
+
+  it("reports an import error line", async () => {
+    await withFakeEngine("0\r\n\r\n", '{"error":"bad change"}\n', async (docker) => {
+      await expect(
+        engine.exportIntoImport(docker, "c1", new URLSearchParams(), "src"),
+      ).rejects.toThrow(/importing the export of src failed: bad change/);
+    });
+  });
+});
+
 describe("dynamic providers survive Pulumi's serialization", () => {
   // Exactly what pulumi.dynamic.Resource does with a provider, then what the dynamic provider
   // host does with the text: evaluate it as a fresh module that resolves packages from here.
