@@ -7,35 +7,10 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  containsSecret,
-  isSecretOutput,
-  outputOf,
-  RecordingMocks,
-  unwrapSecrets,
-} from "../support/mocks";
+import { containsSecret, isSecretOutput, outputOf, unwrapSecrets } from "../support/mocks";
+import { TRUST_FILES_TYPE, TrustMocks } from "../support/trust-mocks";
 
-const TRUST_FILES_TYPE = "pulumi-nodejs:dynamic/secure-registry:TrustFiles";
 const PASSWORD = "component-test-Pa55word";
-
-/** Mocks that run the real trust provider for TrustFiles. */
-class TrustMocks extends RecordingMocks {
-  newResource(args: pulumi.runtime.MockResourceArgs): {
-    id: string | undefined;
-    state: Record<string, unknown>;
-  } {
-    const recorded = super.newResource(args);
-    if (args.type !== TRUST_FILES_TYPE) return recorded;
-    // Loaded lazily: the module under test must load after setMocks.
-    const { checkTrustInputs } = require("../../src/trust/inputs");
-    const { applyTrust } = require("../../src/trust/files");
-    const { inputs, failures } = checkTrustInputs(unwrapSecrets(args.inputs));
-    if (failures.length > 0) throw new Error(JSON.stringify(failures));
-    const outs = applyTrust(inputs);
-    this.resources[this.resources.length - 1].state = outs;
-    return { id: `trust-${outs.endpoint}`, state: outs };
-  }
-}
 
 const mocks = new TrustMocks();
 pulumi.runtime.setMocks(mocks, "project", "stack", false);

@@ -1,0 +1,27 @@
+/**
+ * RecordingMocks that answer the TrustFiles dynamic resource with the real trust provider logic
+ * (check + apply) on whatever directories the inputs name (tests point them at temp dirs), so
+ * outputs and files are what a deployment produces.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { RecordingMocks, unwrapSecrets } from "./mocks";
+
+export const TRUST_FILES_TYPE = "pulumi-nodejs:dynamic/secure-registry:TrustFiles";
+
+export class TrustMocks extends RecordingMocks {
+  newResource(args: pulumi.runtime.MockResourceArgs): {
+    id: string | undefined;
+    state: Record<string, unknown>;
+  } {
+    const recorded = super.newResource(args);
+    if (args.type !== TRUST_FILES_TYPE) return recorded;
+    // Loaded lazily: the module under test must load after setMocks.
+    const { checkTrustInputs } = require("../../src/trust/inputs");
+    const { applyTrust } = require("../../src/trust/files");
+    const { inputs, failures } = checkTrustInputs(unwrapSecrets(args.inputs));
+    if (failures.length > 0) throw new Error(JSON.stringify(failures));
+    const outs = applyTrust(inputs);
+    this.resources[this.resources.length - 1].state = outs;
+    return { id: `trust-${outs.endpoint}`, state: outs };
+  }
+}
