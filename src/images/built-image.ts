@@ -33,7 +33,7 @@ export interface BuiltImageArgs {
   readonly registry: ImageRegistry;
   /** Fail construction when the Dockerfile has findings of severity warning or error. Default: false (they are logged as warnings). */
   readonly lintAsErrors?: boolean;
-  /** Lint rule ids to skip (see the rules table in docs/images.md). Default: none. */
+  /** Lint rule ids to skip (see the rules table in the README). Default: none. */
   readonly lintIgnore?: readonly string[];
 }
 
