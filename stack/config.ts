@@ -1,3 +1,15 @@
+import {
+  validateBindAddress,
+  validateHostname,
+  validateHostOrIp,
+  validateImage,
+  validateIp,
+  validateProxyUrl,
+  validateRealm,
+  validateUsername,
+} from "../src/registry/validate";
+import { absolutePathProblem } from "../src/trust/inputs";
+
 /**
  * The root stack's configuration: the schema lives in Pulumi.yaml, the checks here.
  *
@@ -79,7 +91,11 @@ const IMAGE_ENTRY_HELP =
   'each entry is "<repository>:<tag>=<context>[,dockerfile=<path>][,target=<stage>][,flatten]", ' +
   'e.g. "app:1.0=./app,target=runtime"';
 
-/** Parses and checks the stack config; throws one error naming every bad key. */
+/**
+ * Parses and checks the stack config; throws one error naming every bad key. Values are checked
+ * with the components' own validators, so a bad value is reported under its config key before
+ * any resource is declared.
+ */
 export function parseStackConfig(raw: RawStackConfig): StackConfig {
   const problems: string[] = [];
   const key = (name: string) => `${CONFIG_NAMESPACE}:${name}`;
@@ -210,6 +226,36 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     platform: str("platform"),
     images,
   };
+  // The components' validators throw "<label>: <field> <problem>; <fix>": keep the part after
+  // the label and put the config key in front.
+  const LABEL = "config";
+  function check(validate: (label: string, field: string, value: unknown) => void) {
+    return (value: unknown, field: string) => {
+      try {
+        validate(LABEL, field, value);
+      } catch (e) {
+        problems.push(`- ${CONFIG_NAMESPACE}:${(e as Error).message.slice(LABEL.length + 2)}`);
+      }
+    };
+  }
+  check(validateHostOrIp)(config.hostname, "hostname");
+  config.additionalHostnames.forEach((h, i) =>
+    check(validateHostname)(h, `additionalHostnames[${i}]`),
+  );
+  config.ipAddresses.forEach((ip, i) => check(validateIp)(ip, `ipAddresses[${i}]`));
+  check(validateBindAddress)(config.bindAddress, "bindAddress");
+  check(validateImage)(config.image, "image");
+  config.users.forEach((user, i) => check(validateUsername)(user, `users[${i}]`));
+  if (new Set(config.users).size !== config.users.length) {
+    bad("users", "a username is listed twice", "list each user once");
+  }
+  check(validateRealm)(config.realm, "realm");
+  if (config.proxyRemoteUrl) check(validateProxyUrl)(config.proxyRemoteUrl, "proxyRemoteUrl");
+  config.trustCertsDirs.forEach((dir, i) => {
+    const problem = absolutePathProblem(dir, `trustCertsDirs[${i}]`);
+    if (problem) problems.push(`- ${key(problem)}`);
+  });
+
   if (problems.length > 0) {
     throw new Error(`Invalid stack configuration:\n${problems.join("\n")}`);
   }

@@ -35,6 +35,12 @@ describe("root stack config", () => {
     expect(block).toMatch(/proxyPassword:\n {4}type: string\n {4}secret: true/);
   });
 
+  it("reads lists as pulumi.Config returns them (JSON text)", () => {
+    const config = parseStackConfig({ users: '["ci","dev"]', images: '["app:1=./app"]' });
+    expect(config.users).toEqual(["ci", "dev"]);
+    expect(config.images.map((i) => i.name)).toEqual(["app:1"]);
+  });
+
   it("parses image entries with their options", () => {
     expect(parseImageEntry("app:1.0=./app,target=runtime,flatten")).toEqual({
       name: "app:1.0",
@@ -86,6 +92,21 @@ describe("root stack config", () => {
       /secure-registry:images\[0\]: "squash" in "a=.\/x,squash" is not an option/,
     ],
     [{ images: ["a=./x", "a:latest=./y"] }, /secure-registry:images: "a:latest" is listed twice/],
+    [{ hostname: "bad_host" }, /secure-registry:hostname "bad_host" is neither a valid DNS name/],
+    [
+      { additionalHostnames: ["ok.example", "-x"] },
+      /secure-registry:additionalHostnames\[1\] "-x"/,
+    ],
+    [{ ipAddresses: ["10.0.0.300"] }, /secure-registry:ipAddresses\[0\] "10.0.0.300"/],
+    [{ bindAddress: "everywhere" }, /secure-registry:bindAddress "everywhere"/],
+    [{ users: ["ci", "a:b"] }, /secure-registry:users\[1\]/],
+    [{ users: ["ci", "ci"] }, /secure-registry:users: a username is listed twice/],
+    [{ proxyRemoteUrl: "ftp://mirror" }, /secure-registry:proxyRemoteUrl "ftp:\/\/mirror"/],
+    [
+      { trustCertsDirs: ["certs.d"] },
+      /secure-registry:trustCertsDirs\[0\] "certs.d" must be an absolute path/,
+    ],
+    [{ users: '["ci",' }, /secure-registry:users: expected a list of strings/],
   ])("rejects %j naming the key", (raw, message) => {
     expect(() => parseStackConfig(raw)).toThrow(message);
   });
