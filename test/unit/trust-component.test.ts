@@ -3,10 +3,10 @@
  * provider (check + create) on a temp directory, so the outputs are what a deployment produces.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { selfSignedCertificate } from "../support/certs";
 import { containsSecret, isSecretOutput, outputOf, unwrapSecrets } from "../support/mocks";
 import { TRUST_FILES_TYPE, TrustMocks } from "../support/trust-mocks";
 
@@ -19,33 +19,7 @@ const { RegistryClientTrust } = require("../../src/trust") as typeof import("../
 let tmp: string;
 let caPem: string;
 beforeAll(() => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trust-component-ca-"));
-  try {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "key.pem",
-        "-subj",
-        "/CN=ca",
-        "-days",
-        "2",
-        "-out",
-        "cert.pem",
-      ],
-      { cwd: dir, stdio: "ignore", timeout: 30_000 },
-    );
-    caPem = fs.readFileSync(path.join(dir, "cert.pem"), "utf8");
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  caPem = selfSignedCertificate("ca").certPem;
 });
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "trust-component-"));

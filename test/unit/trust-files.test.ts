@@ -23,6 +23,7 @@ import {
   TrustOutputs,
   writeCaFiles,
 } from "../../src/trust/files";
+import { selfSignedCertificate } from "../support/certs";
 import { TrustInputs } from "../../src/trust/inputs";
 
 const PASSWORD = "s3cret-Pa55word";
@@ -37,39 +38,8 @@ afterEach(() => {
 });
 
 /** A real self-signed certificate (openssl), cached per common name. */
-const certCache = new Map<string, string>();
 function certPem(cn: string): string {
-  const cached = certCache.get(cn);
-  if (cached) return cached;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trust-cert-"));
-  try {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "key.pem",
-        "-subj",
-        `/CN=${cn}`,
-        "-days",
-        "2",
-        "-out",
-        "cert.pem",
-      ],
-      { cwd: dir, stdio: "ignore", timeout: 30_000 },
-    );
-    const pem = fs.readFileSync(path.join(dir, "cert.pem"), "utf8");
-    certCache.set(cn, pem);
-    return pem;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  return selfSignedCertificate(cn).certPem;
 }
 
 /** Every file under `dir` with its content (and mode), for before/after comparisons. */

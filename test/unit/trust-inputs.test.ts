@@ -2,10 +2,7 @@
  * Pure decisions of the trust module: endpoint validation, JSON error locations, input defaults
  * and validation (check), and when an update is planned (diff).
  */
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { selfSignedCertificate } from "../support/certs";
 import { certDirNames, endpointProblem, parseEndpoint } from "../../src/trust/endpoint";
 import {
   caCertProblem,
@@ -19,34 +16,7 @@ import { detectIndent, findJsonSyntaxError, parseJsonObject } from "../../src/tr
 let caPem: string;
 let keyPem: string;
 beforeAll(() => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trust-inputs-"));
-  try {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "key.pem",
-        "-subj",
-        "/CN=ca",
-        "-days",
-        "2",
-        "-out",
-        "cert.pem",
-      ],
-      { cwd: dir, stdio: "ignore", timeout: 30_000 },
-    );
-    caPem = fs.readFileSync(path.join(dir, "cert.pem"), "utf8");
-    keyPem = fs.readFileSync(path.join(dir, "key.pem"), "utf8");
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  ({ certPem: caPem, keyPem } = selfSignedCertificate("ca"));
 });
 
 describe("endpoint validation", () => {

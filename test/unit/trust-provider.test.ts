@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as ts from "typescript";
+import { selfSignedCertificate } from "../support/certs";
 import { dockerAuth, TrustOutputs } from "../../src/trust/files";
 import { trustProvider } from "../../src/trust/provider";
 
@@ -18,33 +19,7 @@ const LOGIN = { username: "ci-user", password: "provider-test-Pa55" };
 let tmp: string;
 let caPem: string;
 beforeAll(() => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trust-provider-ca-"));
-  try {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "key.pem",
-        "-subj",
-        "/CN=ca",
-        "-days",
-        "2",
-        "-out",
-        "cert.pem",
-      ],
-      { cwd: dir, stdio: "ignore", timeout: 30_000 },
-    );
-    caPem = fs.readFileSync(path.join(dir, "cert.pem"), "utf8");
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  caPem = selfSignedCertificate("ca").certPem;
 });
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "trust-provider-"));
