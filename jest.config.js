@@ -1,7 +1,8 @@
 /**
  * Two projects: `unit` (pulumi mocks, pure functions, temp directories; seconds) and
  * `integration` (a real Docker engine; see scripts/docker-setup.sh). `npm test` runs both.
- * Integration tests run one file at a time: they share one engine and its published ports.
+ * Integration files may run side by side: each names its containers, volumes and images uniquely
+ * and takes free host ports (test/support/harness.ts).
  */
 const tsJest = ["ts-jest", { tsconfig: "tsconfig.json", diagnostics: false }];
 // Examples import the package by its npm name, as users do; tests resolve it to the sources.

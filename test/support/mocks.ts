@@ -399,6 +399,11 @@ function mockSelfSignedCert(inputs: Record<string, any>, type: string): Record<s
     );
     return fs.readFileSync(path.join(dir, "cert.pem"), "utf8");
   });
+  return { ...certOutputs(inputs, certPem), keyAlgorithm: keyAlgorithmOf(inputs.privateKeyPem) };
+}
+
+/** Outputs every tls certificate resource has: the PEM, its validity, renewal state. */
+function certOutputs(inputs: Record<string, any>, certPem: string): Record<string, any> {
   return {
     ...inputs,
     certPem,
@@ -406,7 +411,6 @@ function mockSelfSignedCert(inputs: Record<string, any>, type: string): Record<s
     readyForRenewal: false,
     earlyRenewalHours: inputs.earlyRenewalHours ?? 0,
     isCaCertificate: inputs.isCaCertificate ?? false,
-    keyAlgorithm: keyAlgorithmOf(inputs.privateKeyPem),
   };
 }
 
@@ -486,12 +490,7 @@ function mockLocallySignedCert(inputs: Record<string, any>, type: string): Recor
     return fs.readFileSync(path.join(dir, "cert.pem"), "utf8");
   });
   return {
-    ...inputs,
-    certPem,
-    ...certTimes(certPem),
-    readyForRenewal: false,
-    earlyRenewalHours: inputs.earlyRenewalHours ?? 0,
-    isCaCertificate: inputs.isCaCertificate ?? false,
+    ...certOutputs(inputs, certPem),
     caKeyAlgorithm: keyAlgorithmOf(inputs.caPrivateKeyPem),
   };
 }
