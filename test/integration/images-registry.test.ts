@@ -103,7 +103,7 @@ async function run(image: string, cmd: string[]): Promise<{ code: number; output
     }
     return { code: StatusCode, output };
   } finally {
-    await container.remove({ force: true });
+    await container.remove({ force: true, v: true });
   }
 }
 

@@ -83,7 +83,7 @@ async function fileTree(image: string): Promise<TarEntry[]> {
     });
     return entries.sort((a, b) => a.name.localeCompare(b.name));
   } finally {
-    await container.remove({ force: true });
+    await container.remove({ force: true, v: true });
   }
 }
 
@@ -113,7 +113,7 @@ async function runImage(image: string, cmd?: string[]): Promise<{ code: number; 
     }
     return { code: (result as { StatusCode: number }).StatusCode, output: chunks.join("") };
   } finally {
-    await container.remove({ force: true });
+    await container.remove({ force: true, v: true });
   }
 }
 
@@ -162,7 +162,7 @@ describeWithEngine("images on the real engine", () => {
       filters: JSON.stringify({ label: [PREFIX] }),
     });
     for (const container of leftovers)
-      await docker.getContainer(container.Id).remove({ force: true });
+      await docker.getContainer(container.Id).remove({ force: true, v: true });
     await removeImages();
   });
 
@@ -306,7 +306,7 @@ describeWithEngine("images on the real engine", () => {
         imageName: `${PREFIX}-noexport:1`,
         // The container vanishes between create and export (as if someone removed it).
         onContainerCreated: async (containerId) => {
-          await docker.getContainer(containerId).remove({ force: true });
+          await docker.getContainer(containerId).remove({ force: true, v: true });
         },
       }),
     ).rejects.toThrow(
