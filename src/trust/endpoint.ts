@@ -3,7 +3,8 @@
  * key in daemon.json / config.json, so anything that is not exactly `host[:port]` is refused
  * before a path is ever built from it.
  *
- * No imports: this module is serialized by value into the dynamic provider (see provider.ts).
+ * No imports: this module is serialized by value into the dynamic provider (see provider.ts);
+ * Node built-ins are required inside the functions that use them.
  */
 
 /** An endpoint split into the parts the trust files are named after. */
@@ -107,10 +108,8 @@ function isPort(text: string): boolean {
 }
 
 function isIPv4(host: string): boolean {
-  const parts = host.split(".");
-  return (
-    parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)
-  );
+  // Required here, not imported: this module is serialized by value (built-ins stay `require`s).
+  return (require("net") as typeof import("net")).isIPv4(host);
 }
 
 function isDnsName(host: string): boolean {
@@ -127,29 +126,5 @@ function isDnsName(host: string): boolean {
 
 function isIPv6(address: string): boolean {
   // Zones (`%eth0`) cannot appear in a registry host name.
-  if (!/^[0-9A-Fa-f:.]+$/.test(address)) {
-    return false;
-  }
-  let text = address;
-  const dotted = /(?<=^|:)([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+)$/.exec(address);
-  if (dotted) {
-    if (!isIPv4(dotted[1])) {
-      return false;
-    }
-    // An embedded IPv4 address fills the last two 16-bit groups.
-    text = address.slice(0, dotted.index) + "0:0";
-  }
-  const slots = 8;
-  const halves = text.split("::");
-  if (halves.length > 2) {
-    return false;
-  }
-  const count = (s: string) => (s === "" ? [] : s.split(":"));
-  const head = count(halves[0]);
-  const tail = halves.length === 2 ? count(halves[1]) : [];
-  const all = [...head, ...tail];
-  if (!all.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g))) {
-    return false;
-  }
-  return halves.length === 2 ? all.length < slots : all.length === slots;
+  return !address.includes("%") && (require("net") as typeof import("net")).isIPv6(address);
 }
