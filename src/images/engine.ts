@@ -818,19 +818,12 @@ export interface FlattenInputs {
 }
 
 /** Outputs (state) of the FlattenedImage dynamic resource. Never holds the registry password. */
-export interface FlattenOutputs {
+export interface FlattenOutputs extends FlattenResult {
   readonly source: string;
   readonly imageName: string;
   readonly push: boolean;
   readonly keepImage: boolean;
   readonly registryServer?: string;
-  readonly imageId: string;
-  readonly repoDigest?: string;
-  readonly layerCount: number;
-  readonly size: number;
-  readonly sourceImageId: string;
-  readonly sourceLayerCount: number;
-  readonly sourceSize: number;
 }
 
 /** Validates FlattenedImage inputs the component could not check (values that were Outputs). */
