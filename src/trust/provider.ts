@@ -26,6 +26,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as trust from "./files";
 import * as trustInputs from "./inputs";
+import type { RegistryClientTrustArgs } from "./component";
 import type { Login } from "./inputs";
 
 /** check/diff/create/read/update/delete over the plain functions in files.ts and inputs.ts. */
@@ -58,19 +59,10 @@ export const trustProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-/** Inputs of {@link TrustFiles}; see RegistryClientTrustArgs for their meaning and defaults. */
-export interface TrustFilesArgs {
-  readonly endpoint: pulumi.Input<string>;
-  readonly caCertPem?: pulumi.Input<string>;
-  readonly certsDirs?: pulumi.Input<pulumi.Input<string>[]>;
-  readonly insecure?: pulumi.Input<boolean>;
-  readonly daemonConfigPath?: pulumi.Input<string>;
-  readonly reloadDaemon?: pulumi.Input<boolean>;
-  readonly pidFile?: pulumi.Input<string>;
+/** Inputs of {@link TrustFiles}: RegistryClientTrust's arguments, with `login` already secret. */
+export interface TrustFilesArgs extends Omit<RegistryClientTrustArgs, "login"> {
   /** Must be a secret (RegistryClientTrust wraps it). */
   readonly login?: pulumi.Input<Login>;
-  readonly clientConfigPath?: pulumi.Input<string>;
-  readonly adopt?: pulumi.Input<boolean>;
 }
 
 /**
