@@ -1,4 +1,5 @@
 export * from "./auth";
+export * from "./common";
 export * from "./images";
 export * from "./registry";
 export * from "./tls";

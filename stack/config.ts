@@ -1,13 +1,12 @@
+import { validateUsername } from "../src/auth/validate";
 import {
   validateBindAddress,
   validateHostname,
   validateHostOrIp,
-  validateImage,
+  validateImageReference,
   validateIp,
-  validateProxyUrl,
-  validateRealm,
-  validateUsername,
-} from "../src/registry/validate";
+} from "../src/common/validators";
+import { validateProxyUrl, validateRealm } from "../src/registry/validate";
 import { absolutePathProblem } from "../src/trust/inputs";
 
 /**
@@ -244,7 +243,7 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   );
   config.ipAddresses.forEach((ip, i) => check(validateIp)(ip, `ipAddresses[${i}]`));
   check(validateBindAddress)(config.bindAddress, "bindAddress");
-  check(validateImage)(config.image, "image");
+  check(validateImageReference)(config.image, "image");
   config.users.forEach((user, i) => check(validateUsername)(user, `users[${i}]`));
   if (new Set(config.users).size !== config.users.length) {
     bad("users", "a username is listed twice", "list each user once");

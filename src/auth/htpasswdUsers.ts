@@ -1,12 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import {
-  componentLabel,
-  validatePassword,
-  validateUsers,
-  whenKnown,
-  InvalidInputError,
-} from "../registry/validate";
+import { componentLabel, fail, whenKnown } from "../common/checks";
+import { validatePassword, validateUsers } from "./validate";
 import { BCRYPT_SALT_BYTES, renderHtpasswd, renderHtpasswdLine, stableBcrypt } from "./htpasswd";
 
 /** A registry user. */
@@ -107,8 +102,10 @@ export class HtpasswdUsers extends pulumi.ComponentResource {
 
 function validatePasswordLength(label: string, length: unknown): void {
   if (typeof length !== "number" || !Number.isInteger(length) || length < 16 || length > 72) {
-    throw new InvalidInputError(
-      `${label}: passwordLength ${JSON.stringify(length)} is outside 16-72; use e.g. 32 ` +
+    fail(
+      label,
+      "passwordLength",
+      `passwordLength ${JSON.stringify(length)} is outside 16-72; use e.g. 32 ` +
         `(bcrypt ignores bytes after 72).`,
     );
   }

@@ -18,4 +18,4 @@ export {
   CONTAINER_PORT,
   DEBUG_ADDR,
 } from "./render";
-export { InvalidInputError, LogLevel, TlsVersion, KeyAlgorithm } from "./validate";
+export { LogLevel, TlsVersion } from "./validate";

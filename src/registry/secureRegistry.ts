@@ -25,28 +25,27 @@ import {
   renderDockerConfigJson,
   WAIT_TIMEOUT_SECONDS,
 } from "./render";
+import { componentLabel, fail, isDeferred, whenKnown } from "../common/checks";
 import {
-  componentLabel,
-  isDeferred,
-  LogLevel,
-  TlsVersion,
   validateBindAddress,
   validateDockerName,
-  validateEnvKey,
   validateHostname,
   validateHostOrIp,
-  validateImage,
+  validateImageReference,
   validateIp,
-  validateLogLevel,
   validatePort,
+} from "../common/validators";
+import { validateUsers } from "../auth/validate";
+import {
+  LogLevel,
+  TlsVersion,
+  validateEnvKey,
+  validateLogLevel,
   validateProxyCredentials,
   validateProxyUrl,
   validateRealm,
   validateSingleLine,
   validateTlsVersion,
-  validateUsers,
-  whenKnown,
-  InvalidInputError,
 } from "./validate";
 
 /** Certificate options of a SecureRegistry. */
@@ -194,7 +193,7 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
     validateBindAddress(label, "bindAddress", v),
   );
   const image = whenKnown(args.image ?? REGISTRY_DEFAULTS.image, (v) =>
-    validateImage(label, "image", v),
+    validateImageReference(label, "image", v),
   );
 
   const users = args.users ?? DEFAULT_USERS;
@@ -220,8 +219,10 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
   );
   const deleteEnabled = args.storage?.deleteEnabled ?? REGISTRY_DEFAULTS.deleteEnabled;
   if (typeof deleteEnabled !== "boolean") {
-    throw new InvalidInputError(
-      `${label}: storage.deleteEnabled ${JSON.stringify(deleteEnabled)} is not a boolean; use true or false.`,
+    fail(
+      label,
+      "storage.deleteEnabled",
+      `storage.deleteEnabled ${JSON.stringify(deleteEnabled)} is not a boolean; use true or false.`,
     );
   }
 
@@ -269,8 +270,10 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
       typeof login !== "boolean" &&
       (login === null || typeof login !== "object")
     ) {
-      throw new InvalidInputError(
-        `${label}: trust.login ${JSON.stringify(login)} is neither true/false nor { username, password }; use true to log in as the first user.`,
+      fail(
+        label,
+        "trust.login",
+        `trust.login ${JSON.stringify(login)} is neither true/false nor { username, password }; use true to log in as the first user.`,
       );
     }
     const knownEndpoint =

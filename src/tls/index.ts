@@ -9,3 +9,4 @@ export {
   serverAllowedUses,
   privateKeyArgs,
 } from "./registryCertificates";
+export { KeyAlgorithm } from "./validate";

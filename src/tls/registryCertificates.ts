@@ -1,19 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { checkOneOf, componentLabel, fail, whenKnown } from "../common/checks";
+import { validateHostname, validateIp } from "../common/validators";
 import {
-  componentLabel,
+  KEY_ALGORITHMS,
   KeyAlgorithm,
-  validateHostname,
-  validateIp,
-  validateKeyAlgorithm,
+  RSA_KEY_SIZES,
   validateOwnCertificate,
-  validatePem,
-  validateRsaBits,
   validateOwnCertificateFits,
+  validatePem,
   validateValidity,
-  whenKnown,
-  InvalidInputError,
-} from "../registry/validate";
+} from "./validate";
 
 /** A certificate, key and CA you already have (PEM text, not paths). All three or none. */
 export interface OwnCertificate {
@@ -129,8 +126,10 @@ export function resolveCertificateOptions(
       ["keyAlgorithm", "rsaBits", "validityDays", "caValidityDays", "earlyRenewalDays"] as const
     ).filter((f) => args[f] !== undefined);
     if (generatedOnly.length > 0) {
-      throw new InvalidInputError(
-        `${label}: ${generatedOnly.map((f) => prefix + f).join(", ")} only apply to generated ` +
+      fail(
+        label,
+        prefix + generatedOnly[0],
+        `${generatedOnly.map((f) => prefix + f).join(", ")} only apply to generated ` +
           `certificates, but ${prefix}certPem/${prefix}privateKeyPem/${prefix}caCertPem bring ` +
           `your own; remove one or the other.`,
       );
@@ -150,8 +149,10 @@ export function resolveCertificateOptions(
       args.caValidityDays ?? Math.max(CERTIFICATE_DEFAULTS.caValidityDays, args.validityDays ?? 0),
     earlyRenewalDays: args.earlyRenewalDays ?? CERTIFICATE_DEFAULTS.earlyRenewalDays,
   };
-  validateKeyAlgorithm(label, `${prefix}keyAlgorithm`, options.keyAlgorithm);
-  if (options.keyAlgorithm === "RSA") validateRsaBits(label, `${prefix}rsaBits`, options.rsaBits);
+  checkOneOf(label, `${prefix}keyAlgorithm`, options.keyAlgorithm, KEY_ALGORITHMS);
+  if (options.keyAlgorithm === "RSA") {
+    checkOneOf(label, `${prefix}rsaBits`, options.rsaBits, RSA_KEY_SIZES);
+  }
   validateValidity(label, prefix, options);
   return { own, options };
 }
@@ -190,8 +191,10 @@ export class RegistryCertificates extends pulumi.ComponentResource {
       whenKnown(ip, (v) => validateIp(label, `ipAddresses[${i}]`, v)),
     );
     if (!own && dnsNames.length === 0 && ips.length === 0) {
-      throw new InvalidInputError(
-        `${label}: hostnames and ipAddresses are both empty, but Go clients (docker) reject a ` +
+      fail(
+        label,
+        "hostnames",
+        `hostnames and ipAddresses are both empty, but Go clients (docker) reject a ` +
           `certificate without SANs; list at least one name or address.`,
       );
     }

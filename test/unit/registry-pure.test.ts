@@ -11,20 +11,13 @@ import {
   registryHealthcheck,
   renderDockerConfigJson,
 } from "../../src/registry/render";
-import {
-  isDnsName,
-  validateEnvKey,
-  validateHostname,
-  validateHostOrIp,
-  validatePassword,
-  validatePem,
-  validatePort,
-  validateProxyUrl,
-  validateUsers,
-  validateValidity,
-  whenKnown,
-  InvalidInputError,
-} from "../../src/registry/validate";
+import { validatePassword, validateUsers } from "../../src/auth/validate";
+import { whenKnown } from "../../src/common/checks";
+import { InvalidInputError } from "../../src/common/errors";
+import { isDnsName } from "../../src/common/names";
+import { validateHostname, validateHostOrIp, validatePort } from "../../src/common/validators";
+import { validateEnvKey, validateProxyUrl } from "../../src/registry/validate";
+import { validatePem, validateValidity } from "../../src/tls/validate";
 import { outputOf, setupMocks } from "../support/mocks";
 
 setupMocks();

@@ -1,0 +1,2 @@
+// Public names of the shared checks: the error every component throws for bad arguments.
+export { InvalidInputError } from "./errors";
