@@ -9,7 +9,15 @@ export {
   REGISTRY_DEFAULTS,
 } from "./secureRegistry";
 export {
-  buildRegistryEnv,
+  CONFIG_PATHS,
+  LAUNCHER_SCRIPT,
+  RegistryConfigSettings,
+  registryEnv,
+  renderBaseConfig,
+  renderContainerEnv,
+  renderEnvValue,
+} from "./config";
+export {
   formatEndpoint,
   renderDockerConfigJson,
   dockerAuth,

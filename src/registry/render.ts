@@ -29,6 +29,8 @@ export const FILE_MODES = {
   certificate: "0444",
   privateKey: "0400",
   htpasswd: "0400",
+  config: "0444",
+  envFile: "0400",
 } as const;
 
 /** `host` for port 443, else `host:port`; IPv6 in brackets. As clients write it in image names. */
@@ -50,52 +52,6 @@ export function renderDockerConfigJson(
   return JSON.stringify({
     auths: { [endpoint]: { auth: dockerAuth(credential.username, credential.password) } },
   });
-}
-
-export interface RegistrySettings {
-  readonly realm: string;
-  readonly minimumTls: string;
-  readonly logLevel: string;
-  readonly deleteEnabled: boolean;
-  readonly proxy?: { remoteUrl: string; username?: string; password?: string };
-  /** User overrides (already validated: REGISTRY_* and not owned). */
-  readonly extra?: Record<string, string>;
-}
-
-/**
- * The container's environment as a sorted `KEY=value` list, so the same settings always give the
- * same input (no diff from map ordering).
- */
-export function buildRegistryEnv(settings: RegistrySettings): string[] {
-  const env: Record<string, string> = {
-    ...(settings.extra ?? {}),
-    REGISTRY_HTTP_ADDR: `0.0.0.0:${CONTAINER_PORT}`,
-    REGISTRY_HTTP_TLS_CERTIFICATE: CONTAINER_PATHS.certificate,
-    REGISTRY_HTTP_TLS_KEY: CONTAINER_PATHS.privateKey,
-    REGISTRY_HTTP_TLS_MINIMUMTLS: settings.minimumTls,
-    REGISTRY_AUTH: "htpasswd",
-    REGISTRY_AUTH_HTPASSWD_REALM: settings.realm,
-    REGISTRY_AUTH_HTPASSWD_PATH: CONTAINER_PATHS.htpasswd,
-    REGISTRY_LOG_LEVEL: settings.logLevel,
-    REGISTRY_STORAGE_DELETE_ENABLED: String(settings.deleteEnabled),
-    REGISTRY_HTTP_DEBUG_ADDR: DEBUG_ADDR,
-    // Set explicitly so /debug/health reports storage whatever the image's config file says.
-    REGISTRY_HEALTH_STORAGEDRIVER_ENABLED: "true",
-    REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL: "10s",
-    REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD: "3",
-  };
-  if (settings.proxy) {
-    env.REGISTRY_PROXY_REMOTEURL = settings.proxy.remoteUrl;
-    if (settings.proxy.username !== undefined) {
-      env.REGISTRY_PROXY_USERNAME = settings.proxy.username;
-    }
-    if (settings.proxy.password !== undefined) {
-      env.REGISTRY_PROXY_PASSWORD = settings.proxy.password;
-    }
-  }
-  return Object.keys(env)
-    .sort()
-    .map((key) => `${key}=${env[key]}`);
 }
 
 /**

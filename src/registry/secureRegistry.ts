@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import * as net from "net";
 import { Credential, HtpasswdUser, HtpasswdUsers, DEFAULT_USERS } from "../auth/htpasswdUsers";
 import {
@@ -16,9 +17,18 @@ import {
   validateRegistryClientTrustArgs,
 } from "../trust/component";
 import {
-  buildRegistryEnv,
+  CONFIG_PATHS,
+  isSecretEnvKey,
+  launcherEntrypoint,
+  registryEnv,
+  renderBaseConfig,
+  renderContainerEnv,
+  renderEnvFile,
+} from "./config";
+import {
   CONTAINER_PATHS,
   CONTAINER_PORT,
+  DEBUG_ADDR,
   FILE_MODES,
   formatEndpoint,
   registryHealthcheck,
@@ -71,7 +81,7 @@ export interface RegistryProxyOptions {
   readonly remoteUrl: pulumi.Input<string>;
   /** Upstream user name. Default: none (anonymous). Give it together with `password`. */
   readonly username?: pulumi.Input<string>;
-  /** Upstream password. Default: none. Makes the container's whole `envs` input secret. */
+  /** Upstream password (kept secret in its own file in the container). Default: none. */
   readonly password?: pulumi.Input<string>;
 }
 
@@ -105,10 +115,20 @@ export interface SecureRegistryArgs {
   /** Registry log level: "error", "warn", "info" or "debug". Default "info". */
   readonly logLevel?: pulumi.Input<LogLevel>;
   /**
-   * Extra registry settings as `REGISTRY_<SECTION>_<KEY>: value`, e.g. `REGISTRY_HTTP_SECRET`.
-   * Settings the component owns are refused (the error names the option to use). Default {}.
+   * Extra registry settings as `REGISTRY_<SECTION>_<KEY>: value`, e.g.
+   * `REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_AGE: "72h"`. Each value reaches the registry exactly
+   * as given (quoted for distribution's YAML parsing when needed). Each entry is its own file in the
+   * container: secret when its value is a Pulumi secret or its key names a secret (`*SECRET*`,
+   * `*PASSWORD*`, `*TOKEN*`, `*ACCESSKEY*`...), readable in previews otherwise. Settings the
+   * component owns are refused (the error names the option to use). Default {}.
    */
   readonly env?: Record<string, pulumi.Input<string>>;
+  /**
+   * The registry's `http.secret`, which signs upload state: registries that share storage (or sit
+   * behind one load balancer) need the same one. Default: generated once (48 letters and digits,
+   * `random.RandomPassword`), kept in state as a secret, unchanged on later runs.
+   */
+  readonly httpSecret?: pulumi.Input<string>;
   /** Docker container name. Default: the component's name. */
   readonly containerName?: string;
   /**
@@ -161,6 +181,7 @@ interface Plan {
   };
   logLevel: pulumi.Input<string>;
   env: Record<string, pulumi.Input<string>>;
+  httpSecret?: pulumi.Input<string>;
   containerName: string;
   trust?: SecureRegistryTrustOptions;
 }
@@ -254,6 +275,20 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
     env[key] = whenKnown(value, (v) => validateSingleLine(label, `env.${key}`, v));
   }
 
+  const httpSecret =
+    args.httpSecret === undefined
+      ? undefined
+      : whenKnown(args.httpSecret, (v) => {
+          validateSingleLine(label, "httpSecret", v);
+          if (v.length < 16) {
+            fail(
+              label,
+              "httpSecret",
+              "httpSecret is shorter than 16 characters; use a long random value, or leave it out to have one generated.",
+            );
+          }
+        });
+
   const containerName = args.containerName ?? name;
   validateDockerName(
     label,
@@ -305,6 +340,7 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
     proxy,
     logLevel,
     env,
+    httpSecret,
     containerName,
     trust: args.trust,
   };
@@ -338,6 +374,8 @@ export class SecureRegistry extends pulumi.ComponentResource {
   readonly users: HtpasswdUsers;
   /** This host's trust of the registry, when `trust` was given. */
   readonly trust?: RegistryClientTrust;
+  /** True when the registry is a pull-through cache (`proxy`): it refuses pushes. */
+  readonly pullThroughCache: boolean;
 
   constructor(name: string, args: SecureRegistryArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     const plan = planSecureRegistry(name, args);
@@ -369,30 +407,66 @@ export class SecureRegistry extends pulumi.ComponentResource {
     );
     this.volume = new docker.Volume(`${name}-data`, { name: plan.volumeName }, { parent: this });
 
-    const envList = pulumi
+    const settingsEnv = pulumi
       .all([
         plan.realm,
         plan.minimumVersion,
         plan.logLevel,
-        plan.proxy
-          ? pulumi.all([plan.proxy.remoteUrl, plan.proxy.username, plan.proxy.password])
-          : undefined,
-        pulumi.all(plan.env),
+        plan.proxy ? pulumi.all([plan.proxy.remoteUrl, plan.proxy.username]) : undefined,
       ])
-      .apply(([realm, minimumTls, logLevel, proxy, extra]) =>
-        buildRegistryEnv({
-          realm,
-          minimumTls,
+      .apply(([realm, minimumVersion, logLevel, proxy]) =>
+        registryEnv({
+          listenAddress: `0.0.0.0:${CONTAINER_PORT}`,
+          tls: {
+            certificate: CONTAINER_PATHS.certificate,
+            key: CONTAINER_PATHS.privateKey,
+            minimumVersion,
+          },
+          auth: { realm, htpasswdPath: CONTAINER_PATHS.htpasswd },
           logLevel,
-          deleteEnabled: plan.deleteEnabled,
-          proxy: proxy
-            ? { remoteUrl: proxy[0], username: proxy[1], password: proxy[2] }
-            : undefined,
-          extra,
+          storage: {
+            deleteEnabled: plan.deleteEnabled,
+            driver: "filesystem",
+            parameters: { rootdirectory: CONTAINER_PATHS.data },
+          },
+          proxy: proxy ? { remoteUrl: proxy[0], username: proxy[1] } : undefined,
+          debugAddress: DEBUG_ADDR,
         }),
       );
-    // Single env entries cannot be marked secret, so the proxy password makes the whole list so.
-    const envs = plan.proxy?.password !== undefined ? pulumi.secret(envList) : envList;
+    const userEnv = splitSecretEnv(plan.env);
+    const envs = pulumi
+      .all([settingsEnv, userEnv.plain])
+      .apply(([settings, user]) => renderContainerEnv(settings, user));
+
+    const httpSecret =
+      plan.httpSecret ??
+      new random.RandomPassword(
+        `${name}-http-secret`,
+        // Letters and digits: nothing distribution's YAML parsing could misread.
+        { length: 48, special: false },
+        { parent: this },
+      ).result;
+    /** A `KEY=value` file in the launcher's env directory; its content is always secret. */
+    const secretEnvUpload = (file: string, entries: pulumi.Input<Record<string, string>>) => ({
+      file: `${CONFIG_PATHS.envDir}/${file}`,
+      content: pulumi.secret(pulumi.output(entries).apply(renderEnvFile)),
+      permissions: FILE_MODES.envFile,
+    });
+    const secretUploads = [
+      secretEnvUpload(
+        "http-secret.env",
+        pulumi.output(httpSecret).apply((v) => ({ REGISTRY_HTTP_SECRET: v })),
+      ),
+      ...(plan.proxy?.password !== undefined
+        ? [
+            secretEnvUpload(
+              "proxy-password.env",
+              pulumi.output(plan.proxy.password).apply((v) => ({ REGISTRY_PROXY_PASSWORD: v })),
+            ),
+          ]
+        : []),
+      ...(Object.keys(plan.env).length > 0 ? [secretEnvUpload("env.env", userEnv.secret)] : []),
+    ];
 
     this.container = new docker.Container(
       `${name}-container`,
@@ -401,12 +475,19 @@ export class SecureRegistry extends pulumi.ComponentResource {
         image: image.imageId,
         restart: "always",
         mustRun: true,
+        entrypoints: launcherEntrypoint(),
         envs,
         ports: [
           { internal: CONTAINER_PORT, external: plan.port, ip: plan.bindAddress, protocol: "tcp" },
         ],
         volumes: [{ volumeName: this.volume.name, containerPath: CONTAINER_PATHS.data }],
         uploads: [
+          {
+            file: CONFIG_PATHS.config,
+            content: renderBaseConfig("filesystem"),
+            permissions: FILE_MODES.config,
+          },
+          ...secretUploads,
           {
             file: CONTAINER_PATHS.certificate,
             content: this.certificates.certPem,
@@ -436,6 +517,7 @@ export class SecureRegistry extends pulumi.ComponentResource {
       },
     );
 
+    this.pullThroughCache = plan.proxy !== undefined;
     this.endpoint = pulumi
       .all([plan.hostname, plan.port])
       .apply(([host, port]) => formatEndpoint(host, port));
@@ -473,4 +555,41 @@ export class SecureRegistry extends pulumi.ComponentResource {
       dockerConfigJson: this.dockerConfigJson,
     });
   }
+}
+
+/**
+ * Splits user `env` into entries for the container's `envs` (readable in previews) and entries
+ * for a secret env file: an entry is secret when its key names a secret or its value is a Pulumi
+ * secret. Which values are secret is known without their values, so previews show the same split.
+ * Values are unwrapped only to place the non-secret ones; secret ones never reach `plain`.
+ */
+function splitSecretEnv(env: Record<string, pulumi.Input<string>>): {
+  plain: pulumi.Output<Record<string, string>>;
+  secret: pulumi.Output<Record<string, string>>;
+} {
+  const keys = Object.keys(env).sort();
+  const flags = pulumi.output(
+    Promise.all(
+      keys.map((key) =>
+        isSecretEnvKey(key)
+          ? true
+          : pulumi.Output.isInstance(env[key])
+            ? pulumi.isSecret(env[key] as pulumi.Output<string>)
+            : false,
+      ),
+    ),
+  );
+  const pick = (wantSecret: boolean, values: string[], secretFlags: boolean[]) =>
+    Object.fromEntries(
+      keys.flatMap((key, i) => (secretFlags[i] === wantSecret ? [[key, values[i]]] : [])),
+    ) as Record<string, string>;
+  const revealed = keys.map((key) => pulumi.unsecret(pulumi.output(env[key])));
+  return {
+    plain: pulumi.all([flags, pulumi.all(revealed)]).apply(([f, v]) => pick(false, v, f)),
+    secret: pulumi.secret(
+      pulumi
+        .all([flags, pulumi.all(keys.map((key) => env[key]))])
+        .apply(([f, v]) => pick(true, v, f)),
+    ),
+  };
 }

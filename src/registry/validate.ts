@@ -47,13 +47,18 @@ const OWNED_ENV: { pattern: RegExp; useInstead: string }[] = [
     useInstead: "storage.volumeName (data lives in that volume at /var/lib/registry)",
   },
   {
-    // The image's config file names the filesystem driver; naming a second one panics the registry.
-    pattern:
-      /^REGISTRY_STORAGE$|^REGISTRY_STORAGE_(?!DELETE_|CACHE_|MAINTENANCE_|REDIRECT_|TAG_|FILESYSTEM_)/,
+    // The config file names exactly one driver; naming a second one through env panics the registry.
+    pattern: /^REGISTRY_STORAGE$|^REGISTRY_STORAGE_(?!CACHE_|MAINTENANCE_|REDIRECT_|TAG_)/,
     useInstead:
-      "storage (the image's config already names the filesystem driver, and naming a second " +
+      "storage (the component's config names the storage driver; naming a second " +
       "driver panics the registry)",
   },
+  {
+    pattern: /^REGISTRY_HTTP_SECRET$/,
+    useInstead: "httpSecret (generated and kept in state by default)",
+  },
+  { pattern: /^REGISTRY_HTTP_TLS_CLIENTCAS/, useInstead: "tls.clientCertificates" },
+  { pattern: /^REGISTRY_VERSION$/, useInstead: "nothing: the component writes the config version" },
   { pattern: /^REGISTRY_PROXY($|_)/, useInstead: "proxy" },
   { pattern: /^REGISTRY_HTTP_DEBUG_ADDR$/, useInstead: "nothing: the health check needs it" },
   {

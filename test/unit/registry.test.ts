@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as bcrypt from "bcryptjs";
 import * as crypto from "crypto";
+import * as YAML from "yaml";
 import { SecureRegistry, SecureRegistryArgs } from "../../src/registry";
 import {
   containsSecret,
@@ -54,15 +55,36 @@ async function declare(name: string, args: SecureRegistryArgs = {}) {
     registry,
     container,
     plain: unwrapSecrets(container.inputs),
-    env: envMap(unwrapSecrets(container.inputs).envs),
+    env: readEnv(unwrapSecrets(container.inputs).envs ?? []),
+    secretEnv: secretEnvOf(container),
     options,
   };
 }
 
-function envMap(list: string[]): Record<string, string> {
+type Upload = { file: string; content: string; permissions: string };
+
+/** `envs` as distribution reads it: each value parsed as YAML 1.1, as its env parser does. */
+function readEnv(list: string[]): Record<string, unknown> {
   return Object.fromEntries(
-    list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+    list.map((entry) => {
+      const key = entry.slice(0, entry.indexOf("="));
+      return [key, YAML.parse(entry.slice(key.length + 1), { version: "1.1" })];
+    }),
   );
+}
+
+/** The secret env files the launcher exports, by key (values as distribution reads them). */
+function secretEnvOf(container: DeclaredResource): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const upload of unwrapSecrets(container.inputs).uploads as Upload[]) {
+    if (!upload.file.startsWith("/etc/secure-registry/env/")) continue;
+    expect([upload.file, upload.permissions]).toEqual([upload.file, "0400"]);
+    for (const line of upload.content.split("\n").filter((l) => l !== "")) {
+      const key = line.slice(0, line.indexOf("="));
+      out[key] = YAML.parse(line.slice(key.length + 1), { version: "1.1" });
+    }
+  }
+  return out;
 }
 
 function upload(
@@ -83,31 +105,63 @@ async function expectNothingRegistered(): Promise<void> {
 }
 
 describe("SecureRegistry defaults", () => {
-  test("env: every REGISTRY_* name and value", async () => {
-    const { env } = await declare("reg");
+  test("env: every setting the component owns, readable in previews (not secret)", async () => {
+    const { env, container } = await declare("reg");
     expect(env).toEqual({
       REGISTRY_AUTH: "htpasswd",
       REGISTRY_AUTH_HTPASSWD_PATH: "/auth/htpasswd",
       REGISTRY_AUTH_HTPASSWD_REALM: "Registry realm",
-      REGISTRY_HEALTH_STORAGEDRIVER_ENABLED: "true",
+      REGISTRY_HEALTH_STORAGEDRIVER_ENABLED: true,
       REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL: "10s",
-      REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD: "3",
+      REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD: 3,
       REGISTRY_HTTP_ADDR: "0.0.0.0:5000",
       REGISTRY_HTTP_DEBUG_ADDR: "127.0.0.1:5001",
       REGISTRY_HTTP_TLS_CERTIFICATE: "/certs/domain.crt",
       REGISTRY_HTTP_TLS_KEY: "/certs/domain.key",
       REGISTRY_HTTP_TLS_MINIMUMTLS: "tls1.2",
       REGISTRY_LOG_LEVEL: "info",
-      REGISTRY_STORAGE_DELETE_ENABLED: "true",
+      REGISTRY_STORAGE_DELETE_ENABLED: true,
+      REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: "/var/lib/registry",
     });
+    expect(containsSecret(container.inputs.envs)).toBe(false);
   });
 
-  test("each path in the env is a file delivered into the container, with the right content", async () => {
+  test("config.yml names the filesystem driver; the registry serves it", async () => {
+    const { plain } = await declare("cfg");
+    const config = upload(plain, "/etc/secure-registry/config.yml");
+    expect(YAML.parse(config.content, { version: "1.1" }).storage).toEqual({
+      filesystem: {},
+      cache: { blobdescriptor: "inmemory" },
+    });
+    expect(config.permissions).toBe("0444");
+  });
+
+  test("the container starts through the launcher, which serves config.yml", async () => {
+    const { plain } = await declare("launch");
+    expect(plain.entrypoints).toEqual([
+      "/bin/sh",
+      "-c",
+      expect.stringContaining("exec /bin/registry serve /etc/secure-registry/config.yml"),
+      "secure-registry-launcher",
+    ]);
+    expect(plain.command).toBeUndefined();
+  });
+
+  test("http.secret: generated once, kept in state, delivered only as a secret file", async () => {
+    const { env, secretEnv } = await declare("secret");
+    const password = mocks.find("random:index/randomPassword:RandomPassword", "secret-http-secret");
+    expect(password.inputs).toEqual({ length: 48, special: false });
+    expect(secretEnv).toEqual({ REGISTRY_HTTP_SECRET: password.state.result });
+    expect(env.REGISTRY_HTTP_SECRET).toBeUndefined();
+  });
+
+  test("each file the settings name is delivered into the container, with the right content", async () => {
     const { registry, plain, env } = await declare("files");
-    const cert = upload(plain, env.REGISTRY_HTTP_TLS_CERTIFICATE);
-    const key = upload(plain, env.REGISTRY_HTTP_TLS_KEY);
-    const htpasswd = upload(plain, env.REGISTRY_AUTH_HTPASSWD_PATH);
-    expect(plain.uploads).toHaveLength(3);
+    const cert = upload(plain, env.REGISTRY_HTTP_TLS_CERTIFICATE as string);
+    const key = upload(plain, env.REGISTRY_HTTP_TLS_KEY as string);
+    const htpasswd = upload(plain, env.REGISTRY_AUTH_HTPASSWD_PATH as string);
+    // config.yml, the http secret, certificate, key and htpasswd.
+    expect(plain.uploads).toHaveLength(5);
 
     expect(cert.content).toBe(await outputOf(registry.certificates.certPem));
     expect(cert.permissions).toBe("0444");
@@ -198,8 +252,9 @@ describe("SecureRegistry defaults", () => {
 
   test("secrets: key and htpasswd uploads, htpasswd, credentials, docker config", async () => {
     const { registry, container } = await declare("secrets");
+    // uploads carry the key, the htpasswd and the http secret: secret as a whole. The settings in
+    // envs carry nothing secret and stay readable in previews.
     expect(containsSecret(container.inputs.uploads)).toBe(true);
-    // Without a proxy password the env carries nothing secret and stays readable in diffs.
     expect(containsSecret(container.inputs.envs)).toBe(false);
     expect(await isSecretOutput(registry.htpasswd)).toBe(true);
     expect(await isSecretOutput(registry.credentials)).toBe(true);
@@ -241,15 +296,18 @@ describe("SecureRegistry options", () => {
   });
 
   test("tls, log level, storage, realm, env overrides and names", async () => {
-    const { env, plain } = await declare("opts", {
+    const { env, secretEnv, plain, container } = await declare("opts", {
       tls: { minimumVersion: "tls1.3" },
       logLevel: "debug",
       realm: "My realm",
       storage: { volumeName: "registry-data", deleteEnabled: false },
       env: {
-        REGISTRY_HTTP_SECRET: "shared-secret",
-        REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR: "inmemory",
+        REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_AGE: "72h",
+        REGISTRY_LOG_FIELDS_ENVIRONMENT: "x #y",
+        REGISTRY_NOTIFICATIONS_ENDPOINTS_0_HEADERS_AUTHORIZATION_TOKEN: "not-shown",
+        REGISTRY_LOG_FIELDS_SECRETLESS: pulumi.secret("a: b"),
       },
+      httpSecret: "shared-secret-0123456789",
       containerName: "my-registry",
       image: "registry:2.8.3",
     });
@@ -257,18 +315,27 @@ describe("SecureRegistry options", () => {
       REGISTRY_HTTP_TLS_MINIMUMTLS: "tls1.3",
       REGISTRY_LOG_LEVEL: "debug",
       REGISTRY_AUTH_HTPASSWD_REALM: "My realm",
-      REGISTRY_STORAGE_DELETE_ENABLED: "false",
-      REGISTRY_HTTP_SECRET: "shared-secret",
-      REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR: "inmemory",
+      REGISTRY_STORAGE_DELETE_ENABLED: false,
+      REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_AGE: "72h",
+      // Exactly as given: distribution reads the rendered value back as this text.
+      REGISTRY_LOG_FIELDS_ENVIRONMENT: "x #y",
     });
+    expect(containsSecret(container.inputs.envs)).toBe(false);
+    expect(secretEnv).toEqual({
+      REGISTRY_HTTP_SECRET: "shared-secret-0123456789",
+      // Secret by its key, although given as plain text.
+      REGISTRY_NOTIFICATIONS_ENDPOINTS_0_HEADERS_AUTHORIZATION_TOKEN: "not-shown",
+      // Secret because the value is a Pulumi secret.
+      REGISTRY_LOG_FIELDS_SECRETLESS: "a: b",
+    });
+    for (const key of Object.keys(secretEnv)) expect(env[key]).toBeUndefined();
+    expect(mocks.resources.some((r) => r.name === "opts-http-secret")).toBe(false);
     expect(plain.name).toBe("my-registry");
     expect(plain.volumes).toEqual([
       { volumeName: "registry-data", containerPath: "/var/lib/registry" },
     ]);
     expect(mocks.find(IMAGE).inputs.name).toBe("registry:2.8.3");
     expect(plain.image).toBe(`sha256:${"d".repeat(64)}`);
-    const keys = plain.envs.map((e: string) => e.split("=")[0]);
-    expect(keys).toEqual([...keys].sort());
   });
 
   test("RSA certificates when asked: 4096 bits", async () => {
@@ -277,8 +344,8 @@ describe("SecureRegistry options", () => {
     expect(key.asymmetricKeyDetails?.modulusLength).toBe(4096);
   }, 30_000);
 
-  test("proxy: settings in env; the password makes the whole env secret", async () => {
-    const { container, env } = await declare("proxy", {
+  test("proxy: URL and user in config.yml; the password only in a secret file", async () => {
+    const { env, secretEnv } = await declare("proxy", {
       proxy: {
         remoteUrl: "https://registry-1.docker.io",
         username: "hub-user",
@@ -288,19 +355,19 @@ describe("SecureRegistry options", () => {
     expect(env).toMatchObject({
       REGISTRY_PROXY_REMOTEURL: "https://registry-1.docker.io",
       REGISTRY_PROXY_USERNAME: "hub-user",
-      REGISTRY_PROXY_PASSWORD: "hub-pass",
     });
-    expect(containsSecret(container.inputs.envs)).toBe(true);
-    expect(JSON.stringify(container.inputs.envs)).toContain("4dabf18193072939515e22adb298388d");
+    expect(env.REGISTRY_PROXY_PASSWORD).toBeUndefined();
+    expect(secretEnv.REGISTRY_PROXY_PASSWORD).toBe("hub-pass");
   });
 
-  test("proxy without credentials: anonymous, env not secret", async () => {
-    const { container, env } = await declare("anon", {
+  test("proxy without credentials: anonymous, no password file", async () => {
+    const { env, secretEnv, registry } = await declare("anon", {
       proxy: { remoteUrl: "http://mirror.local:5000" },
     });
     expect(env.REGISTRY_PROXY_REMOTEURL).toBe("http://mirror.local:5000");
     expect(env.REGISTRY_PROXY_USERNAME).toBeUndefined();
-    expect(containsSecret(container.inputs.envs)).toBe(false);
+    expect(secretEnv.REGISTRY_PROXY_PASSWORD).toBeUndefined();
+    expect(registry.pullThroughCache).toBe(true);
   });
 
   test("supplied and generated users; docker config logs in the first", async () => {
@@ -444,9 +511,20 @@ describe("SecureRegistry bad input: refused before any resource is declared", ()
     ],
     [
       "env value with newline",
-      { env: { REGISTRY_HTTP_SECRET: "a\nb" } },
-      /env\.REGISTRY_HTTP_SECRET contains a line break or NUL/,
+      { env: { REGISTRY_LOG_FORMATTER: "a\nb" } },
+      /env\.REGISTRY_LOG_FORMATTER contains a line break or NUL/,
     ],
+    [
+      "env key owned (http secret)",
+      { env: { REGISTRY_HTTP_SECRET: "shared" } },
+      /env key REGISTRY_HTTP_SECRET would override a setting this component owns; use httpSecret/,
+    ],
+    [
+      "env naming a second storage driver",
+      { env: { REGISTRY_STORAGE_S3_BUCKET: "b" } },
+      /naming a second driver panics the registry/,
+    ],
+    ["httpSecret too short", { httpSecret: "short" }, /httpSecret is shorter than 16 characters/],
     ["realm with newline", { realm: "a\nb" }, /realm contains a line break/],
     [
       "proxy URL not http(s)",
