@@ -1,13 +1,13 @@
 // Public names of the registry module are exported here.
+export { SecureRegistry } from "./secureRegistry";
 export {
-  SecureRegistry,
   SecureRegistryArgs,
   RegistryTlsOptions,
   RegistryStorageOptions,
   RegistryProxyOptions,
   SecureRegistryTrustOptions,
   REGISTRY_DEFAULTS,
-} from "./secureRegistry";
+} from "./args";
 export {
   CONFIG_PATHS,
   LAUNCHER_SCRIPT,

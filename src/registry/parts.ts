@@ -1,0 +1,200 @@
+/**
+ * What every way of running the registry declares alike: its certificates, users and http
+ * secret, and the settings and files the registry process needs. SecureRegistry puts them in a
+ * container (envs and uploads); a service can put the same files in secrets and configs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { HtpasswdUsers } from "../auth/htpasswdUsers";
+import { RegistryCertificates } from "../tls/registryCertificates";
+import {
+  CONFIG_PATHS,
+  isSecretEnvKey,
+  registryEnv,
+  renderBaseConfig,
+  renderContainerEnv,
+  renderEnvFile,
+} from "./config";
+import { Plan } from "./plan";
+import { CONTAINER_PATHS, CONTAINER_PORT, DEBUG_ADDR, FILE_MODES } from "./render";
+
+/** The resources every registry deployment declares for itself. */
+export interface RegistryParts {
+  readonly certificates: RegistryCertificates;
+  readonly users: HtpasswdUsers;
+  /** The registry's http.secret (secret): generated once, or `httpSecret`. */
+  readonly httpSecret: pulumi.Output<string>;
+}
+
+/** Declares the certificates, users and http secret as children of `parent`. */
+export function declareRegistryParts(
+  name: string,
+  plan: Plan,
+  parent: pulumi.Resource,
+): RegistryParts {
+  const tls = plan.tls;
+  const certificates = new RegistryCertificates(
+    `${name}-tls`,
+    {
+      keyAlgorithm: tls.keyAlgorithm,
+      rsaBits: tls.rsaBits,
+      validityDays: tls.validityDays,
+      caValidityDays: tls.caValidityDays,
+      earlyRenewalDays: tls.earlyRenewalDays,
+      certPem: tls.certPem,
+      privateKeyPem: tls.privateKeyPem,
+      caCertPem: tls.caCertPem,
+      hostnames: plan.certHostnames,
+      ipAddresses: plan.certIps,
+    },
+    { parent },
+  );
+  const users = new HtpasswdUsers(`${name}-users`, { users: [...plan.users] }, { parent });
+  const httpSecret = pulumi.secret(
+    plan.httpSecret ??
+      new random.RandomPassword(
+        `${name}-http-secret`,
+        // Letters and digits: nothing distribution's YAML parsing could misread.
+        { length: 48, special: false },
+        { parent },
+      ).result,
+  );
+  return { certificates, users, httpSecret };
+}
+
+/** A file the registry process reads, at `path` inside its container. */
+export interface RegistryFile {
+  readonly path: string;
+  readonly content: pulumi.Input<string>;
+  /** Its content is secret (and marked so). */
+  readonly secret: boolean;
+  /** Octal mode, e.g. "0400". */
+  readonly mode: string;
+}
+
+/** What the registry process needs: non-secret settings as env, and its files. */
+export interface RegistryRuntime {
+  /** `KEY=value` entries for the container's env, sorted; nothing secret. */
+  readonly env: pulumi.Output<string[]>;
+  /** config.yml, certificate, key, htpasswd and the secret env files the launcher exports. */
+  readonly files: RegistryFile[];
+}
+
+/** The settings and files of the registry described by `plan`, using `parts`. */
+export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRuntime {
+  const settingsEnv = pulumi
+    .all([
+      plan.realm,
+      plan.minimumVersion,
+      plan.logLevel,
+      plan.proxy ? pulumi.all([plan.proxy.remoteUrl, plan.proxy.username]) : undefined,
+    ])
+    .apply(([realm, minimumVersion, logLevel, proxy]) =>
+      registryEnv({
+        listenAddress: `0.0.0.0:${CONTAINER_PORT}`,
+        tls: {
+          certificate: CONTAINER_PATHS.certificate,
+          key: CONTAINER_PATHS.privateKey,
+          minimumVersion,
+        },
+        auth: { realm, htpasswdPath: CONTAINER_PATHS.htpasswd },
+        logLevel,
+        storage: {
+          deleteEnabled: plan.deleteEnabled,
+          driver: "filesystem",
+          parameters: { rootdirectory: CONTAINER_PATHS.data },
+        },
+        proxy: proxy ? { remoteUrl: proxy[0], username: proxy[1] } : undefined,
+        debugAddress: DEBUG_ADDR,
+      }),
+    );
+  const userEnv = splitSecretEnv(plan.env);
+  const env = pulumi
+    .all([settingsEnv, userEnv.plain])
+    .apply(([settings, user]) => renderContainerEnv(settings, user));
+
+  /** A `KEY=value` file in the launcher's env directory; its content is always secret. */
+  const secretEnvFile = (file: string, entries: pulumi.Input<Record<string, string>>) => ({
+    path: `${CONFIG_PATHS.envDir}/${file}`,
+    content: pulumi.secret(pulumi.output(entries).apply(renderEnvFile)),
+    secret: true,
+    mode: FILE_MODES.envFile,
+  });
+  const files: RegistryFile[] = [
+    {
+      path: CONFIG_PATHS.config,
+      content: renderBaseConfig("filesystem"),
+      secret: false,
+      mode: FILE_MODES.config,
+    },
+    secretEnvFile(
+      "http-secret.env",
+      parts.httpSecret.apply((v) => ({ REGISTRY_HTTP_SECRET: v })),
+    ),
+    ...(plan.proxy?.password !== undefined
+      ? [
+          secretEnvFile(
+            "proxy-password.env",
+            pulumi.output(plan.proxy.password).apply((v) => ({ REGISTRY_PROXY_PASSWORD: v })),
+          ),
+        ]
+      : []),
+    ...(Object.keys(plan.env).length > 0 ? [secretEnvFile("env.env", userEnv.secret)] : []),
+    {
+      path: CONTAINER_PATHS.certificate,
+      content: parts.certificates.certPem,
+      secret: false,
+      mode: FILE_MODES.certificate,
+    },
+    {
+      path: CONTAINER_PATHS.privateKey,
+      content: pulumi.secret(parts.certificates.privateKeyPem),
+      secret: true,
+      mode: FILE_MODES.privateKey,
+    },
+    {
+      path: CONTAINER_PATHS.htpasswd,
+      content: pulumi.secret(parts.users.htpasswd),
+      secret: true,
+      mode: FILE_MODES.htpasswd,
+    },
+  ];
+  return { env, files };
+}
+
+/**
+ * Splits user `env` into entries for the container's `envs` (readable in previews) and entries
+ * for a secret env file: an entry is secret when its key names a secret or its value is a Pulumi
+ * secret. Which values are secret is known without their values, so previews show the same split.
+ * Values are unwrapped only to place the non-secret ones; secret ones never reach `plain`.
+ */
+function splitSecretEnv(env: Record<string, pulumi.Input<string>>): {
+  plain: pulumi.Output<Record<string, string>>;
+  secret: pulumi.Output<Record<string, string>>;
+} {
+  const keys = Object.keys(env).sort();
+  const flags = pulumi.output(
+    Promise.all(
+      keys.map((key) =>
+        isSecretEnvKey(key)
+          ? true
+          : pulumi.Output.isInstance(env[key])
+            ? pulumi.isSecret(env[key] as pulumi.Output<string>)
+            : false,
+      ),
+    ),
+  );
+  const pick = (wantSecret: boolean, values: string[], secretFlags: boolean[]) =>
+    Object.fromEntries(
+      keys.flatMap((key, i) => (secretFlags[i] === wantSecret ? [[key, values[i]]] : [])),
+    ) as Record<string, string>;
+  const revealed = keys.map((key) => pulumi.unsecret(pulumi.output(env[key])));
+  return {
+    plain: pulumi.all([flags, pulumi.all(revealed)]).apply(([f, v]) => pick(false, v, f)),
+    secret: pulumi.secret(
+      pulumi
+        .all([flags, pulumi.all(keys.map((key) => env[key]))])
+        .apply(([f, v]) => pick(true, v, f)),
+    ),
+  };
+}
