@@ -85,7 +85,7 @@ describeWithTestHosts("simulated remote hosts and swarm (test infrastructure)", 
 
   it("starts two hosts with distinct addresses in the run's own /28", () => {
     const [h1, h2] = run.hosts;
-    expect(run.runId).toMatch(/^srh\d{2}$/);
+    expect(run.runId).toMatch(/^srh\d{2}[0-9a-f]{4}$/);
     const [base] = run.subnet.split("/");
     const prefix = base.split(".").slice(0, 3).join(".");
     const first = Number(base.split(".")[3]);
@@ -347,7 +347,7 @@ describeWithTestHosts("simulated remote hosts and swarm (test infrastructure)", 
       );
       return Math.round(pids.reduce((sum, pid) => sum + rssMiB(pid), 0));
     });
-    expect(inv.pids.length).toBe(6);
+    expect(inv.daemons.length).toBe(6);
     reportFigure(
       "test-hosts: resident memory per host (dockerd + containerd + sshd), MiB",
       perHost,
@@ -437,6 +437,7 @@ describeWithTestHosts("simulated remote hosts and swarm (test infrastructure)", 
       mounts: [],
       processes: [],
       runDirExists: false,
+      slotHeld: false,
     });
     await run.stop();
     await mustRun("bash", [path.join(TEST_HOSTS_SCRIPTS, "down.sh"), run.runId]);
