@@ -7,10 +7,12 @@
 #     same LAN through the link <run>-lan (the slice's first address). The bridge is NOT in the main
 #     namespace on purpose: there bridge-nf-call-iptables=1 and the main dockerd's FORWARD DROP
 #     would drop host-to-host traffic;
-#   * a persistent mount + UTS namespace (hostname = the host's name) with its own /etc/docker,
-#     /etc/containerd, /root (so its own /root/.docker), /var/lib/docker and /run, bind-mounted
-#     from the host's directory; /sys remounted for its network namespace with the cgroup mounts
-#     kept; binaries (/usr) are shared with the machine;
+#   * a persistent mount + UTS namespace (hostname = the host's name): /etc is a copy-on-write
+#     overlay of this machine's (whatever the host writes under /etc stays in the host), and
+#     /etc/docker, /etc/containerd, /etc/containers/certs.d, /root (so /root/.docker),
+#     /var/lib/docker and /run are the host's own directories, empty but for the configuration
+#     written below; /sys remounted for its network namespace with the cgroup mounts kept;
+#     binaries (/usr) and /tmp are shared with the machine;
 #   * its own dockerd (which starts its own containerd, socket /run/docker/containerd/
 #     containerd.sock inside the host), configured by the host's /etc/docker/daemon.json:
 #     networks from 203.0.113.0/24, containers under the cgroup parent <run>-<host>; the
@@ -57,7 +59,7 @@ done
 [ "$(printf '%s\n' "${hosts[@]}" | sort | uniq -d)" = "" ] || srh_die "host names must be unique: ${hosts[*]}"
 [[ $label =~ ^[A-Za-z0-9._-]{1,40}$ ]] || srh_die "label must be 1-40 of [A-Za-z0-9._-], got '$label'"
 [[ $owner =~ ^[0-9]+$ ]] && owner_start=$(proc_start "$owner") || srh_die "owner pid '$owner' is not a running process"
-for d in /etc/docker /etc/containerd /root /var/lib/docker /run; do
+for d in /etc /root /var/lib/docker /run; do
   [ -d "$d" ] || srh_die "$d does not exist on this machine: it is a mount point inside every host (is docker.io installed?)"
 done
 for img in "${images[@]}"; do
@@ -160,7 +162,7 @@ for h in "${hosts[@]}"; do
   i=$((i + 1))
   H=$RUN/hosts/$h
   NS=$(host_ns "$rid" "$h")
-  mkdir -p "$H"/{etc-docker,etc-containerd,root/.docker,lib-docker,run/sshd,ssh,log,cgkeep}
+  mkdir -p "$H"/{etc-upper,etc-work,etc-docker,etc-containerd,etc-containers-certs.d,root/.docker,lib-docker,run/sshd,ssh,log,cgkeep}
   chmod 0755 "$H/run/sshd"
   chmod 0700 "$H/root"
 
@@ -181,8 +183,13 @@ for h in "${hosts[@]}"; do
     umount -l /sys
     mount -t sysfs sysfs /sys
     mount --move '$H/cgkeep' /sys/fs/cgroup
+    # /etc copy-on-write: what the host writes there stays in etc-upper, never on this machine
+    mount -t overlay overlay -o 'lowerdir=/etc,upperdir=$H/etc-upper,workdir=$H/etc-work' /etc
+    # the trust and engine configuration directories start empty (not the machine's)
+    mkdir -p /etc/docker /etc/containerd /etc/containers/certs.d
     mount --bind '$H/etc-docker' /etc/docker
     mount --bind '$H/etc-containerd' /etc/containerd
+    mount --bind '$H/etc-containers-certs.d' /etc/containers/certs.d
     mount --bind '$H/root' /root
     mount --bind '$H/lib-docker' /var/lib/docker
     mount --bind '$H/run' /run
