@@ -85,7 +85,8 @@ for h in "${hosts[@]}"; do
   # Dropping the handles frees the mount namespace (with every mount dockerd made inside it) and
   # the UTS namespace, now that no process is left in them.
   for f in "$RUN/ns/$h.mnt" "$RUN/ns/$h.uts"; do
-    is_nsfs "$f" && umount "$f"
+    # (umount(8) can miss a mount while other mounts on the machine change: check, then detach)
+    if is_nsfs "$f" && ! umount "$f" 2>/dev/null && is_nsfs "$f"; then umount -l "$f"; fi
     rm -f "$f"
   done
   ip netns del "$rid-$h" 2>/dev/null
