@@ -63,7 +63,7 @@ for d in /etc /root /var/lib/docker /run; do
   [ -d "$d" ] || srh_die "$d does not exist on this machine: it is a mount point inside every host (is docker.io installed?)"
 done
 for img in "${images[@]}"; do
-  docker image inspect "$img" >/dev/null 2>&1 || srh_die "image $img is not on the local engine: run \`npm run setup:docker\`"
+  timeout 30 docker image inspect "$img" >/dev/null 2>&1 || srh_die "image $img is not on the local engine: run \`npm run setup:docker\`"
 done
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -150,7 +150,7 @@ ip addr add "$MAIN_ADDR/28" dev "$MAIN_LINK"
 ip link set "$MAIN_LINK" up
 
 # ---- the images every engine gets (nothing can be pulled): saved once, loaded into each ------
-docker save -o "$RUN/images.tar" "${images[@]}" &
+timeout 180 docker save -o "$RUN/images.tar" "${images[@]}" &
 save_pid=$!
 
 # ---- hosts: namespaces, files, dockerd --------------------------------------------------------
@@ -222,7 +222,8 @@ t_dockerd=$(ms)
 wait "$save_pid" || srh_die "docker save ${images[*]} failed"
 load_pids=()
 for h in "${hosts[@]}"; do
-  host_docker "$rid" "$h" load -q -i "$RUN/images.tar" >"$RUN/hosts/$h/log/load.log" 2>&1 &
+  timeout 180 env DOCKER_CONFIG="$C/docker-config" docker -H "unix://$RUN/hosts/$h/run/docker.sock" \
+    load -q -i "$RUN/images.tar" >"$RUN/hosts/$h/log/load.log" 2>&1 &
   load_pids+=($!)
 done
 for p in "${load_pids[@]}"; do wait "$p" || srh_die "loading images into a host failed (see $RUN/hosts/*/log/load.log)"; done
