@@ -86,7 +86,7 @@ export function zstdDecompressor(): Transform {
     },
   });
   decoder.ondata = (chunk: Uint8Array) => {
-    stream.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    stream.push(Buffer.from(chunk)); // a copy: the decoder may reuse its buffers
   };
   return stream;
 }

@@ -133,11 +133,11 @@ export function normalizeHeader(
     gname: "",
     devmajor: device ? (header.devmajor ?? 0) : 0,
     devminor: device ? (header.devminor ?? 0) : 0,
-    ...overrides,
   };
   if (type === "symlink") out.linkname = header.linkname ?? "";
   if (type === "link") out.linkname = normalizePath(header.linkname ?? "");
   if (Object.keys(records).length > 0) out.pax = records;
+  Object.assign(out, overrides);
   return out;
 }
 
