@@ -3,10 +3,13 @@
  * decompressed (gzip with node's zlib, zstd with fzstd since Node 20's zlib has no zstd, plain tar),
  * and the output layer compressed deterministically.
  *
- * Deterministic gzip: node's zlib at a fixed level, no file name, mtime 0, and the header's OS byte
- * fixed to 255 ("unknown", as Go writes it) because zlib stamps the OS it was built for. The deflate
- * bytes themselves are those of the zlib bundled with Node (`process.versions.zlib`); another zlib
- * version (a Node upgrade) may compress differently and so give another digest for the same files.
+ * Deterministic gzip (`deterministicGzip`): fixed blocks compressed in parallel, each with node's
+ * zlib at a fixed level; a gzip header with no file name, mtime 0 and the OS byte fixed to 255
+ * ("unknown", as Go writes it; zlib would stamp the OS it was built for). The deflate bytes are
+ * those of the zlib bundled with Node (Chromium's fork, `process.versions.zlib`): it hashes with
+ * CRC32C instructions where the CPU has them (SSE4.2 on x86-64, the CRC extension on arm64, i.e.
+ * virtually every machine) and with zlib's classic hash elsewhere, so another Node (zlib) version
+ * or a CPU without those instructions may compress differently and give another digest.
  *
  * Serialization: carried by value by the flatten provider; modules are required inside functions.
  */
@@ -143,20 +146,95 @@ export async function decompressedLayer(
   return out;
 }
 
-/** Deterministic gzip at `level` (see the file header): write the tar in, read the layer out. */
-export function deterministicGzip(level: number): import("stream").Duplex {
+/** Blocks compressed at once: the cores there are, 1 to 4 (the output does not depend on it). */
+export function defaultParallelism(): number {
+  const os = require("os") as typeof import("os");
+  return Math.min(4, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+}
+
+/** Bytes of uncompressed input per independently compressed gzip block. */
+export const GZIP_BLOCK_BYTES = 1024 * 1024;
+
+/**
+ * Deterministic gzip at `level`, compressed on `parallel` zlib threads (see the file header): write
+ * the tar in, read the layer out. Like pigz, the input is cut into fixed blocks of
+ * GZIP_BLOCK_BYTES; each block is raw-deflated with the previous block's last 32 KiB as its
+ * dictionary and ends on a sync flush (the last one finishes the stream), so the blocks join into
+ * one gzip member. The bytes depend on the block size, the level and zlib, never on `parallel` or
+ * timing. Memory: about `parallel` blocks in and out.
+ */
+export function deterministicGzip(level: number, parallel = defaultParallelism()): Transform {
   const zlib = require("zlib") as typeof import("zlib");
-  const { Duplex, Transform: NodeTransform } = require("stream") as typeof import("stream");
-  const gzip = zlib.createGzip({ level, memLevel: 8, windowBits: 15, chunkSize: 64 * 1024 });
-  let offset = 0;
-  const fixHeader = new NodeTransform({
+  const { Transform: NodeTransform } = require("stream") as typeof import("stream");
+  const crc32 = (zlib as unknown as { crc32?: (data: Buffer, value?: number) => number }).crc32;
+  if (typeof crc32 !== "function") {
+    throw new Error("deterministic gzip needs zlib.crc32 (Node 20.15 or later): upgrade Node");
+  }
+  const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, GZIP_OS_UNKNOWN]);
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let dictionary: Buffer | undefined;
+  let crc = 0;
+  let total = 0;
+  let started = false;
+  const inflight: Promise<Buffer>[] = [];
+  const compress = (block: Buffer, last: boolean) => {
+    crc = crc32(block, crc);
+    total += block.length;
+    const options: import("zlib").ZlibOptions = {
+      level,
+      memLevel: 8,
+      windowBits: 15,
+      finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+      ...(dictionary ? { dictionary } : {}),
+    };
+    dictionary = block.length >= 32768 ? block.subarray(block.length - 32768) : block;
+    const compressed = new Promise<Buffer>((resolve, reject) =>
+      zlib.deflateRaw(block, options, (error, out) => (error ? reject(error) : resolve(out))),
+    );
+    // Awaited in order by emitOldest; this only keeps a failure of a later block from being
+    // reported as unhandled when an earlier one already failed the stream.
+    compressed.catch(() => undefined);
+    inflight.push(compressed);
+  };
+  const take = (bytes: number): Buffer => {
+    const joined = Buffer.concat(pending, pendingBytes);
+    const block = joined.subarray(0, bytes);
+    const rest = joined.subarray(bytes);
+    pending = rest.length > 0 ? [rest] : [];
+    pendingBytes = rest.length;
+    return block;
+  };
+  const emitOldest = async (target: Transform) => {
+    const out = await (inflight[0] as Promise<Buffer>);
+    inflight.shift();
+    target.push(out);
+  };
+  return new NodeTransform({
     transform(chunk: Buffer, _encoding, callback) {
-      if (offset <= 9 && offset + chunk.length > 9) chunk[9 - offset] = GZIP_OS_UNKNOWN;
-      offset += chunk.length;
-      callback(null, chunk);
+      if (!started) {
+        started = true;
+        this.push(header);
+      }
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      (async () => {
+        while (pendingBytes >= GZIP_BLOCK_BYTES) {
+          compress(take(GZIP_BLOCK_BYTES), false);
+          while (inflight.length >= parallel) await emitOldest(this);
+        }
+      })().then(() => callback(), callback);
+    },
+    flush(callback) {
+      if (!started) this.push(header);
+      compress(take(pendingBytes), true);
+      (async () => {
+        while (inflight.length > 0) await emitOldest(this);
+        const trailer = Buffer.alloc(8);
+        trailer.writeUInt32LE(crc >>> 0, 0);
+        trailer.writeUInt32LE(total % 0x100000000, 4);
+        this.push(trailer);
+      })().then(() => callback(), callback);
     },
   });
-  gzip.on("error", (error) => fixHeader.destroy(error));
-  gzip.pipe(fixHeader);
-  return Duplex.from({ writable: gzip, readable: fixHeader });
 }
