@@ -24,6 +24,12 @@ const client =
 const provider =
   require("../../src/images/oci/provider") as typeof import("../../src/images/oci/provider");
 const { RegistryFlattenedImage } = require("../../src/images") as typeof import("../../src/images");
+const { SecureRegistry } = require("../../src/registry") as typeof import("../../src/registry");
+
+// Compile-time: a SecureRegistry is a RegistryAccess (no union type, no adapter).
+export const secureRegistryIsRegistryAccess = (
+  registry: import("../../src/registry").SecureRegistry,
+): import("../../src/images").RegistryAccess => registry;
 
 const fixtures = path.join(__dirname, "../fixtures/oci");
 const T0 = new Date(1_700_000_000_000);
@@ -554,6 +560,40 @@ describe("RegistryFlattenedImage", () => {
     expect(JSON.stringify(declared.inputs.sourceRegistry)).toContain(
       "4dabf18193072939515e22adb298388d",
     );
+  });
+});
+
+describe("RegistryFlattenedImage with a SecureRegistry on both sides", () => {
+  it("uses the registry's endpoint, first credential and CA, and waits for it", async () => {
+    const registry = new SecureRegistry("regflat", {
+      hostname: "registry.test",
+      port: 5443,
+      users: [{ username: "ci" }, { username: "dev" }],
+      tls: { keyAlgorithm: "ECDSA" },
+    });
+    const flat = new RegistryFlattenedImage("viaregistry", {
+      source: "apps/web:1",
+      sourceRegistry: registry,
+      imageName: "apps/web-flat:1",
+      registry,
+    });
+    await outputOf(flat.digest);
+    const [credentials, ca] = await Promise.all([
+      outputOf(registry.credentials),
+      outputOf(registry.caCertPem),
+    ]);
+    const declared = mocks.find(
+      "pulumi-nodejs:dynamic/secure-registry:RegistryFlattenedImage",
+      "viaregistry-flatten",
+    );
+    const inputs = unwrapSecrets(declared.inputs) as Record<string, unknown>;
+    const login = { username: "ci", password: credentials[0].password, caCertPem: ca };
+    expect(inputs).toMatchObject({
+      source: "registry.test:5443/apps/web:1",
+      imageName: "registry.test:5443/apps/web-flat:1",
+      sourceRegistry: login,
+      registry: login,
+    });
   });
 });
 
