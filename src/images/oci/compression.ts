@@ -45,8 +45,38 @@ export function verifyingDigest(digest: string, what: string): Transform {
   });
 }
 
+/**
+ * A function to call with the bytes streamed so far; every `everyBytes` it asks V8 for a
+ * young-generation collection. Why: the flatten's Buffers (socket reads, inflate and deflate
+ * output, TLS records) die young, but V8 collects them only once about 64 MB of external memory
+ * has piled up (its external-allocation soft limit), which would be most of the process's memory
+ * growth. A scavenge costs about a millisecond. The collector comes from a fresh context after
+ * `--expose-gc` is set at run time (the main context gets no `gc` global); where that is not
+ * possible the function does nothing and memory is only less tight.
+ */
+export function youngGenerationCollector(everyBytes = 8 * 1024 * 1024): (bytes: number) => void {
+  let collect: ((options?: { type: string }) => void) | undefined;
+  try {
+    const v8 = require("v8") as typeof import("v8");
+    const vm = require("vm") as typeof import("vm");
+    v8.setFlagsFromString("--expose-gc");
+    collect = vm.runInNewContext("gc") as (options?: { type: string }) => void;
+  } catch {
+    collect = undefined;
+  }
+  let since = 0;
+  return (bytes: number) => {
+    since += bytes;
+    if (since < everyBytes || !collect) return;
+    since = 0;
+    collect({ type: "minor" });
+  };
+}
+
 /** A transform that counts bytes and hashes them (sha256), for diff IDs and output digests. */
-export function hashingCounter(): Transform & { digest(): string; size(): number } {
+export function hashingCounter(
+  onBytes?: (bytes: number) => void,
+): Transform & { digest(): string; size(): number } {
   const crypto = require("crypto") as typeof import("crypto");
   const { Transform: NodeTransform } = require("stream") as typeof import("stream");
   const hash = crypto.createHash("sha256");
@@ -56,6 +86,7 @@ export function hashingCounter(): Transform & { digest(): string; size(): number
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
       size += chunk.length;
+      onBytes?.(chunk.length);
       callback(null, chunk);
     },
   });
@@ -152,6 +183,34 @@ export function defaultParallelism(): number {
   return Math.min(4, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
 }
 
+/**
+ * Whether a block looks like data deflate cannot shrink (already compressed or encrypted content:
+ * archives, media, model weights, random bytes): the Shannon entropy of its bytes, sampled in 16
+ * evenly spaced 4 KiB windows, above 7.97 bits per byte. Such blocks are stored (level 0), at copy
+ * speed instead of deflate's, and come out a few bytes larger than deflate would make them. A
+ * function of the bytes alone, so the output stays deterministic.
+ */
+export function looksIncompressible(block: Buffer): boolean {
+  const window = 4096;
+  const windows = 16;
+  if (block.length < window * windows) return false;
+  const counts = new Uint32Array(256);
+  const step = Math.floor((block.length - window) / (windows - 1));
+  for (let w = 0; w < windows; w++) {
+    const start = w * step;
+    for (let i = start; i < start + window; i++) counts[block[i]] += 1;
+  }
+  const total = window * windows;
+  let entropy = 0;
+  for (const count of counts) {
+    if (count > 0) {
+      const p = count / total;
+      entropy -= p * Math.log2(p);
+    }
+  }
+  return entropy > 7.97;
+}
+
 /** Bytes of uncompressed input per independently compressed gzip block. */
 export const GZIP_BLOCK_BYTES = 1024 * 1024;
 
@@ -160,8 +219,9 @@ export const GZIP_BLOCK_BYTES = 1024 * 1024;
  * the tar in, read the layer out. Like pigz, the input is cut into fixed blocks of
  * GZIP_BLOCK_BYTES; each block is raw-deflated with the previous block's last 32 KiB as its
  * dictionary and ends on a sync flush (the last one finishes the stream), so the blocks join into
- * one gzip member. The bytes depend on the block size, the level and zlib, never on `parallel` or
- * timing. Memory: about `parallel` blocks in and out.
+ * one gzip member. Blocks that look incompressible are stored (`looksIncompressible`). The bytes
+ * depend on the block size, the level, the data and zlib, never on `parallel` or timing. Memory:
+ * about `parallel` blocks in and out.
  */
 export function deterministicGzip(level: number, parallel = defaultParallelism()): Transform {
   const zlib = require("zlib") as typeof import("zlib");
@@ -182,7 +242,7 @@ export function deterministicGzip(level: number, parallel = defaultParallelism()
     crc = crc32(block, crc);
     total += block.length;
     const options: import("zlib").ZlibOptions = {
-      level,
+      level: looksIncompressible(block) ? 0 : level,
       memLevel: 8,
       windowBits: 15,
       finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,

@@ -185,7 +185,7 @@ async function flattenOne(
     );
   };
   const pack = tar.pack();
-  const counter = compression.hashingCounter();
+  const counter = compression.hashingCounter(compression.youngGenerationCollector());
   const gzip = compression.deterministicGzip(request.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL);
   const compressed = pipeline(pack as unknown as Readable, counter, gzip, () => undefined);
 
