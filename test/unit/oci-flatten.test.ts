@@ -5,6 +5,7 @@
  * mocks (argument checks, what it declares) and its provider through Pulumi's serializer.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import Module from "module";
 import * as path from "path";
@@ -319,6 +320,26 @@ describe("compression", () => {
     expect(one.length).toBeLessThan(zlib.gzipSync(input, { level: 6 }).length * 1.05);
     const empty = await collect(Readable.from([]).pipe(compression.deterministicGzip(6)));
     expect(zlib.gunzipSync(empty).length).toBe(0);
+  });
+
+  it("stores blocks that look incompressible, deflates the rest, and stays readable", async () => {
+    const random = crypto.randomBytes(compression.GZIP_BLOCK_BYTES);
+    const text = Buffer.from("compressible text, ".repeat(60_000));
+    expect(compression.looksIncompressible(random)).toBe(true);
+    expect(compression.looksIncompressible(text)).toBe(false);
+    expect(compression.looksIncompressible(random.subarray(0, 1000))).toBe(false);
+    const input = Buffer.concat([random, text]);
+    const out = await collect(Readable.from([input]).pipe(compression.deterministicGzip(6)));
+    expect(zlib.gunzipSync(out).equals(input)).toBe(true);
+    // The random block is stored (a few bytes of framing per 64 KiB), the text block deflated.
+    expect(out.length).toBeGreaterThan(random.length);
+    expect(out.length).toBeLessThan(random.length + 64 * 1024);
+  });
+
+  it("the young-generation collector is callable and harmless", () => {
+    const onBytes = compression.youngGenerationCollector(1024);
+    for (let i = 0; i < 4; i++) onBytes(1024);
+    expect((globalThis as { gc?: unknown }).gc).toBeUndefined();
   });
 
   it("decompresses gzip, zstd and plain tar layers by their magic bytes and checks their digest", async () => {
