@@ -166,7 +166,8 @@ export async function decompressedLayer(
   const head = await peek(blob, 4);
   const decoder: Transform =
     head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b
-      ? zlib.createGunzip({ chunkSize: 64 * 1024 })
+      ? // Large output chunks: fewer thread-pool round trips per layer (each costs a wake-up).
+        zlib.createGunzip({ chunkSize: 512 * 1024 })
       : head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528
         ? zstdDecompressor()
         : new PassThrough();
@@ -243,6 +244,8 @@ export function deterministicGzip(level: number, parallel = defaultParallelism()
     total += block.length;
     const options: import("zlib").ZlibOptions = {
       level: looksIncompressible(block) ? 0 : level,
+      // Room for the whole (even stored) block: one thread-pool round trip per block.
+      chunkSize: Math.max(64 * 1024, block.length + 64 * 1024),
       memLevel: 8,
       windowBits: 15,
       finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
