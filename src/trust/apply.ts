@@ -134,6 +134,7 @@ function touchesDaemonJson(journal: Attempt["journal"], from: number): boolean {
 }
 
 async function rollBack(a: Attempt): Promise<string> {
+  if (a.journal.length === 0) return " Nothing was written.";
   const failed: string[] = [];
   for (const step of [...a.journal].reverse()) {
     try {

@@ -10,7 +10,7 @@ import * as path from "path";
 import { authSpec, insecureRegistrySpec } from "./dockerfiles";
 import { certDirNames } from "./endpoint";
 import { EntrySpec } from "./entries";
-import { HostFs } from "./hostfs";
+import { fsError, HostFs } from "./hostfs";
 import { TrustInputs } from "./inputs";
 import { pemFileSpec } from "./pemfiles";
 import { buildkitRegistrySpec, containerdHostSpec, containerdServerSpec } from "./tomlfiles";
@@ -33,11 +33,24 @@ export async function resolveClientConfigPath(
   return path.join(await fs.home(), ".docker", "config.json");
 }
 
-/** A shared file that is a symlink is merged where the link leads (dotfile managers link it). */
-async function followFile(fs: HostFs, file: string): Promise<string> {
+/**
+ * A shared file that is a symlink to a regular file is merged where the link leads (dotfile
+ * managers link config.json); a link to anything else (a device, a FIFO) is refused before any
+ * lock or write; a dangling link is replaced by the file.
+ */
+async function followFile(fs: HostFs, file: string, field: string): Promise<string> {
   const entry = await fs.lstat(file).catch(() => undefined);
   if (entry?.kind !== "symlink") return file;
-  return fs.realpath(file).catch(() => file);
+  const target = await fs.stat(file).catch(() => undefined);
+  if (target === undefined) return file;
+  if (target.kind !== "file") {
+    throw fsError(
+      "ENOTREG",
+      `${file} (${field}) is a symlink to something that is not a regular file, where a regular ` +
+        "file is expected; nothing was read or written. Move it away and run again.",
+    );
+  }
+  return fs.realpath(file);
 }
 
 function pemTrio(
@@ -90,7 +103,7 @@ export async function planEntries(
     }
     if (inputs.buildkit !== undefined) {
       const root = inputs.buildkit.certsDir;
-      const config = await followFile(fs, inputs.buildkit.configPath);
+      const config = await followFile(fs, inputs.buildkit.configPath, "buildkit.configPath");
       for (const name of names) {
         const dir = path.join(root, name);
         specs.push(...pemTrio(inputs, root, dir, "buildkit.certsDir", ca));
@@ -107,11 +120,20 @@ export async function planEntries(
   }
   if (inputs.insecure) {
     specs.push(
-      insecureRegistrySpec(await followFile(fs, inputs.daemonConfigPath), inputs.endpoint),
+      insecureRegistrySpec(
+        await followFile(fs, inputs.daemonConfigPath, "daemonConfigPath"),
+        inputs.endpoint,
+      ),
     );
   }
   if (inputs.login !== undefined && clientConfigPath !== undefined) {
-    specs.push(authSpec(await followFile(fs, clientConfigPath), inputs.endpoint, inputs.login));
+    specs.push(
+      authSpec(
+        await followFile(fs, clientConfigPath, "clientConfigPath"),
+        inputs.endpoint,
+        inputs.login,
+      ),
+    );
   }
   return specs;
 }
