@@ -174,8 +174,21 @@ export function checkTrustArgs(
     absolute("clientConfigPath", "/root/.docker/config.json"),
   );
 
+  /** An object that may hold secrets: anything else is described by its type only. */
+  const secretObject = (field: string, v: unknown, keys: readonly string[], example: string) => {
+    if (v !== undefined && (typeof v !== "object" || v === null || Array.isArray(v))) {
+      fail(
+        label,
+        f(field),
+        `${f(field)} is ${describeValue(v, true)}, not an object; pass ${example}.`,
+      );
+    }
+    return checkObject(label, f(field), v, keys);
+  };
   const checkLogin = (login: unknown): Record<string, unknown> => {
-    const l = { ...checkObject(label, f("login"), login, ["username", "password"]) };
+    const l = {
+      ...secretObject("login", login, ["username", "password"], "{ username, password }"),
+    };
     if (l.username === undefined) {
       fail(
         label,
@@ -285,7 +298,12 @@ export function checkTrustArgs(
     }
   }
 
-  const connection = checkObject(label, f("connection"), plain.connection, CONNECTION_KEYS);
+  const connection = secretObject(
+    "connection",
+    plain.connection,
+    CONNECTION_KEYS,
+    "{ host, user, privateKey }",
+  );
   if (connection !== undefined) {
     const c: Record<string, unknown> = {};
     if (connection.host === undefined)

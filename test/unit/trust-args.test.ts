@@ -88,6 +88,7 @@ describe("RegistryClientTrust arguments", () => {
       /did you mean login\.password\?/,
     ],
     [{ login: null }, "login", /login is null, not an object/],
+    [{ login: PASSWORD }, "login", /login is a string \(not shown\), not an object/],
     [
       { insecure: "false" },
       "insecure",
