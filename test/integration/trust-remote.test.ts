@@ -302,6 +302,37 @@ describeWithTestHosts("RegistryClientTrust on a remote host over SSH", () => {
     expect(leftovers).toEqual([]);
   });
 
+  it("insecure + reloadDaemon: H2's dockerd gets SIGHUP over SSH and lists the endpoint; delete takes it away", async () => {
+    const listed = async () => {
+      const info = await h2.mustDocker([
+        "info",
+        "--format",
+        "{{json .RegistryConfig.IndexConfigs}}",
+      ]);
+      return (JSON.parse(info) as Record<string, { Secure?: boolean }>)[endpoint]?.Secure === false;
+    };
+    const waitFor = async (want: boolean) => {
+      for (let i = 0; i < 40 && (await listed()) !== want; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      return listed();
+    };
+    const localDaemonBefore = localState(endpoint)["/etc/docker/daemon.json"];
+    expect(await listed()).toBe(false);
+    const outs = await createTrust({
+      endpoint,
+      insecure: true,
+      reloadDaemon: true,
+      connection: connection(),
+      connectionSecrets: secrets(),
+    });
+    expect(outs.files).toEqual(["/etc/docker/daemon.json"]);
+    expect(await waitFor(true)).toBe(true);
+    await deleteTrust(outs);
+    expect(await waitFor(false)).toBe(false);
+    expect(localState(endpoint)["/etc/docker/daemon.json"]).toBe(localDaemonBefore);
+  });
+
   describe("failure paths", () => {
     const attempt = (overrides: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
       provider
