@@ -382,6 +382,14 @@ describe("lifecycle", () => {
     expect(fs.existsSync(path.join(tmp, "docker"))).toBe(false);
   });
 
+  it("a renamed resource (new owner name) still removes its entries on delete", async () => {
+    const first = await applyTrust(inputs({ owner: "p/s/old-name", login: LOGIN }));
+    const renamed = await applyTrust(inputs({ owner: "p/s/new-name", login: LOGIN }), first);
+    await removeTrust(renamed);
+    expect(fs.existsSync(path.dirname(caPath("docker-certs.d")))).toBe(false);
+    expect(fs.existsSync(path.join(tmp, "docker"))).toBe(false);
+  });
+
   it("a state written by the previous version (caFiles/insecureEntry/authEntry) is deleted cleanly", async () => {
     const file = caPath("docker-certs.d");
     fs.mkdirSync(path.dirname(file), { recursive: true });
