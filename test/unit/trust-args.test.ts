@@ -10,6 +10,9 @@ import { anyValue, expectOnlyInvalidInput, FUZZ_PARAMS, mutatedArgs } from "../s
 import { containsSecret, outputOf, RecordingMocks } from "../support/mocks";
 import { trustId } from "../../src/trust/apply";
 
+// Real files, locks and openssl on a machine other test runs share: generous, never a timing check.
+jest.setTimeout(60_000);
+
 const mocks = new RecordingMocks();
 pulumi.runtime.setMocks(mocks, "project", "stack", false);
 const { RegistryClientTrust } = require("../../src/trust") as typeof import("../../src/trust");

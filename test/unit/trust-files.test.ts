@@ -15,6 +15,9 @@ import { reloadDockerd } from "../../src/trust/reload";
 import { selfSignedCertificate } from "../support/certs";
 import { snapshot } from "../support/trust-files";
 
+// Real files, locks and openssl on a machine other test runs share: generous, never a timing check.
+jest.setTimeout(60_000);
+
 const PASSWORD = "s3cret-Pa55word";
 const LOGIN = { username: "ci-user", password: PASSWORD };
 const EP = "registry.test:5000";

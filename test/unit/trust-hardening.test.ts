@@ -15,6 +15,9 @@ import { selfSignedCertificate } from "../support/certs";
 import { runTrustProcess } from "../support/trust-process";
 import { snapshot } from "../support/trust-files";
 
+// Real files, locks and openssl on a machine other test runs share: generous, never a timing check.
+jest.setTimeout(60_000);
+
 const PASSWORD = "hardening-Pa55word";
 const LOGIN = { username: "ci-user", password: PASSWORD };
 const EP = "registry.test:5000";

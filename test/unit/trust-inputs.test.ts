@@ -14,6 +14,9 @@ import {
 } from "../../src/trust/inputs";
 import { detectIndent, findJsonSyntaxError, parseJsonObject } from "../../src/trust/json";
 
+// Real files, locks and openssl on a machine other test runs share: generous, never a timing check.
+jest.setTimeout(60_000);
+
 let caPem: string;
 let keyPem: string;
 beforeAll(() => {
