@@ -48,8 +48,6 @@ function inputs(overrides: Partial<TrustInputs> = {}): TrustInputs {
 }
 
 describe("lost updates across processes", () => {
-  jest.setTimeout(600_000);
-
   it("4 processes x 100 concurrent merges into daemon.json and config.json lose 0 entries", async () => {
     const daemon = path.join(tmp, "daemon.json");
     const config = path.join(tmp, "docker", "config.json");
@@ -185,7 +183,6 @@ describe("nothing outside the roots", () => {
 });
 
 describe("no hangs: anything but a regular file is refused at once", () => {
-  jest.setTimeout(30_000);
   const ca = () => path.join(tmp, "a", "certs.d", EP, "ca.crt");
 
   it.each([
@@ -247,8 +244,6 @@ describe("temp files", () => {
 });
 
 describe("non-root users", () => {
-  jest.setTimeout(120_000);
-
   it("EACCES says which path needs which permission and the fix", async () => {
     const root = path.join(tmp, "root-owned", "certs.d");
     fs.mkdirSync(root, { recursive: true });
