@@ -88,7 +88,7 @@ describe("lost updates across processes", () => {
       ".pulumi-trust.json",
       "config.json",
     ]);
-  });
+  }, 600_000);
 });
 
 describe("failed attempts leave nothing behind", () => {
