@@ -187,7 +187,7 @@ export async function applyTrust(
         const priorSpecs = await planEntries(
           fs,
           previous,
-          await clientConfigFor(fs, previous, undefined),
+          await clientConfigFor(fs, previous, previous),
         );
         for (const record of stale) {
           const spec = priorSpecs.find((s) => sameEntry(record, s));

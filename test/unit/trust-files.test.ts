@@ -385,6 +385,23 @@ describe("lifecycle", () => {
     expect(fs.existsSync(path.join(tmp, "docker"))).toBe(false);
   });
 
+  it("dropping login removes the entry from the config.json it was written to, even if $DOCKER_CONFIG moved", async () => {
+    const saved = process.env.DOCKER_CONFIG;
+    try {
+      process.env.DOCKER_CONFIG = path.join(tmp, "first");
+      const first = await applyTrust(
+        inputs({ certsDirs: [], login: LOGIN, clientConfigPath: undefined }),
+      );
+      expect(first.files).toEqual([path.join(tmp, "first", "config.json")]);
+      process.env.DOCKER_CONFIG = path.join(tmp, "second");
+      await applyTrust(inputs({ certsDirs: [], clientConfigPath: undefined }), first);
+      expect(fs.existsSync(path.join(tmp, "first"))).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_CONFIG;
+      else process.env.DOCKER_CONFIG = saved;
+    }
+  });
+
   it("a renamed resource (new owner name) still removes its entries on delete", async () => {
     const first = await applyTrust(inputs({ owner: "p/s/old-name", login: LOGIN }));
     const renamed = await applyTrust(inputs({ owner: "p/s/new-name", login: LOGIN }), first);
