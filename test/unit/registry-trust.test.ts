@@ -22,7 +22,11 @@ beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "registry-trust-"));
   mocks.clear();
 });
-afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterEach(async () => {
+  // The provider may still be writing into tmp when a test ends early.
+  await mocks.settle();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 const ecdsa = { keyAlgorithm: "ECDSA" as const };
 

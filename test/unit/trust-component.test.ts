@@ -28,7 +28,8 @@ beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "trust-component-"));
   mocks.clear();
 });
-afterEach(() => {
+afterEach(async () => {
+  await mocks.settle();
   jest.restoreAllMocks();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
