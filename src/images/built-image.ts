@@ -211,6 +211,9 @@ export class BuiltImage extends pulumi.ComponentResource {
       }
     });
     const registry = resolveRegistry(label, "registry", args.registry);
+    if (!isDeferred(args.imageName) && registry.knownServer !== undefined) {
+      qualifyImageName(label, "imageName", args.imageName, registry.knownServer);
+    }
 
     const lint = (file: string, text: string, ignore: readonly string[]): LintFinding[] => {
       const findings = lintDockerfile(text, { ignore });

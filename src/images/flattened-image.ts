@@ -93,10 +93,11 @@ export class FlattenedImage extends pulumi.ComponentResource {
     }
     const registry =
       args.registry !== undefined ? resolveRegistry(label, "registry", args.registry) : undefined;
-    if (registry === undefined && !isDeferred(args.imageName)) {
-      withTag(label, "imageName", args.imageName);
-    } else if (!isDeferred(args.imageName)) {
-      parseImageName(label, "imageName", args.imageName);
+    if (!isDeferred(args.imageName)) {
+      if (registry === undefined) withTag(label, "imageName", args.imageName);
+      else if (registry.knownServer !== undefined) {
+        qualifyImageName(label, "imageName", args.imageName, registry.knownServer);
+      } else parseImageName(label, "imageName", args.imageName);
     }
     const imageName = registry
       ? pulumi

@@ -45,6 +45,8 @@ export type ImageRegistry = SecureRegistryLike | RegistryLogin;
 /** A registry reduced to what a push needs. */
 export interface ResolvedRegistry {
   readonly server: pulumi.Output<string>;
+  /** `server` when it was a plain value (checked at construction), else undefined. */
+  readonly knownServer?: string;
   readonly username: pulumi.Output<string>;
   /** Always secret. */
   readonly password: pulumi.Output<string>;
@@ -159,6 +161,9 @@ export function resolveRegistry(label: string, field: string, registry: unknown)
     });
     return {
       server: pulumi.output(server).apply((v) => registryServer(label, `${field}.endpoint`, v)),
+      knownServer: isDeferred(endpoint)
+        ? undefined
+        : registryServer(label, `${field}.endpoint`, endpoint),
       username: first.apply((credential) => credential.username),
       password: pulumi.secret(first.apply((credential) => credential.password)),
       dependsOn,
@@ -180,6 +185,9 @@ export function resolveRegistry(label: string, field: string, registry: unknown)
   const password = checkString(label, `${field}.password`, values.password, { secret: true });
   return {
     server: pulumi.output(server).apply((v) => registryServer(label, `${field}.server`, v)),
+    knownServer: isDeferred(values.server)
+      ? undefined
+      : registryServer(label, `${field}.server`, values.server),
     username: pulumi.output(username as pulumi.Input<string>),
     password: pulumi.secret(password as pulumi.Input<string>),
     dependsOn,
