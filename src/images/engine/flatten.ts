@@ -55,6 +55,8 @@ export interface FlattenRequest extends EngineOptions {
   readonly owner?: string;
   /** Called once the temporary container exists (tests use it to fail or stop midway). */
   readonly onContainerCreated?: (containerId: string) => Promise<void> | void;
+  /** Called once the import has made the image, before tagging (tests use it to stop midway). */
+  readonly onImported?: (imageId: string) => Promise<void> | void;
 }
 
 export interface FlattenResult {
@@ -206,6 +208,7 @@ export async function flattenImage(request: FlattenRequest): Promise<FlattenResu
       [source.os, source.architecture, source.variant].filter(Boolean).join("/"),
     );
     let imageId = await exportIntoImport(engine, container.id, query, request.source);
+    await request.onImported?.(imageId);
     if (plan.followUpInstructions.length > 0) {
       imageId = await followUpBuild(docker, imageId, plan.followUpInstructions);
     }
