@@ -256,9 +256,9 @@ function sshAgent(transport: Extract<EngineTransport, { kind: "ssh" }>): import(
       child.on("error", (error) => duplex.destroy(error));
       child.on("exit", (code) => {
         if (code !== 0 && code !== null) {
-          duplex.destroy(
-            new Error(`ssh to ${transport.hostname} exited with ${code}: ${stderr.trim()}`),
-          );
+          const message = `exited with ${code}: ${stderr.trim().slice(0, 500)}`;
+          (agent as unknown as { lastSshError?: string }).lastSshError = message;
+          duplex.destroy(new Error(`ssh to ${transport.hostname} ${message}`));
         }
       });
       duplex.on("close", () => {
@@ -330,22 +330,44 @@ export async function connectEngine(
 ): Promise<Engine> {
   const Docker = require("dockerode") as typeof Dockerode;
   const resolved = resolveEngine(connection, env);
-  const docker = new Docker(dockerOptions(resolved));
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      docker.ping(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error("no answer within 60 s")), 60_000);
-      }),
-    ]);
-  } catch (error) {
-    throw new Error(
-      `cannot reach the Docker engine at ${resolved.address}: ${describeError(error)}. ` +
-        `Check the docker provider's host (or DOCKER_HOST) and that the engine runs there.`,
-    );
-  } finally {
-    if (timer) clearTimeout(timer);
+  const options = dockerOptions(resolved);
+  const docker = new Docker(options);
+  const ping = async (): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        docker.ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("no answer within 60 s")), 60_000);
+        }),
+      ]);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  };
+  // A connection that is refused or dropped within 5 s (an sshd or engine still starting) gets
+  // two more tries; anything else (a timeout, a refused key) fails at once.
+  for (let attempt = 1; ; attempt++) {
+    const started = Date.now();
+    try {
+      await ping();
+      return { docker, resolved };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "";
+      const transient =
+        Date.now() - started < 5000 &&
+        (["ECONNREFUSED", "ECONNRESET", "EPIPE"].includes(code) ||
+          /socket hang up/.test(describeError(error)));
+      if (transient && attempt < 3) {
+        await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+        continue;
+      }
+      const sshStderr = (options as { agent?: { lastSshError?: string } }).agent?.lastSshError;
+      throw new Error(
+        `cannot reach the Docker engine at ${resolved.address}: ${describeError(error)}` +
+          (sshStderr ? ` (ssh: ${sshStderr})` : "") +
+          `. Check the docker provider's host (or DOCKER_HOST) and that the engine runs there.`,
+      );
+    }
   }
-  return { docker, resolved };
 }
