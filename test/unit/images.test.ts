@@ -685,6 +685,42 @@ describe("FlattenedImage under mocks", () => {
     });
   });
 
+  it("declares the docker provider's engine (key secret), and nothing machine-specific without one", async () => {
+    const docker = require("@pulumi/docker") as typeof import("@pulumi/docker");
+    const provider = new docker.Provider("tls-engine", {
+      host: "tcp://engine.example:2376",
+      caMaterial: "CA PEM",
+      certMaterial: "CERT PEM",
+      keyMaterial: "KEY PEM never plain",
+    });
+    const remote = new images.FlattenedImage(
+      "remote",
+      { source: "a:1", imageName: "flat/a" },
+      { providers: { docker: provider } },
+    );
+    await outputOf(remote.imageId);
+    const declared = mocks.find(
+      "pulumi-nodejs:dynamic/secure-registry:FlattenedImage",
+      "remote-flatten",
+    );
+    expect(unwrapSecrets(declared.inputs)).toMatchObject({
+      engine: { host: "tcp://engine.example:2376", caMaterial: "CA PEM", certMaterial: "CERT PEM" },
+      engineKey: "KEY PEM never plain",
+    });
+    expect(JSON.stringify(declared.inputs.engine)).not.toContain("KEY PEM");
+    expect(containsSecret(declared.inputs.engineKey)).toBe(true);
+
+    const local = new images.FlattenedImage("plain", { source: "a:1", imageName: "flat/a" });
+    await outputOf(local.imageId);
+    const inputs = mocks.find(
+      "pulumi-nodejs:dynamic/secure-registry:FlattenedImage",
+      "plain-flatten",
+    ).inputs;
+    expect(inputs.engine).toBeUndefined();
+    expect(inputs.engineKey).toBeUndefined();
+    expect(inputs.owner).toBe(await outputOf(local.urn));
+  });
+
   it("rejects push without a registry and bad names at construction", () => {
     expect(
       () => new images.FlattenedImage("bad1", { source: "a", imageName: "b", push: true }),
