@@ -15,7 +15,7 @@ import type { Engine, EngineTransport } from "./connection";
 import { describeError } from "./connection";
 import { readProgress } from "./progress";
 
-/** How long the export may stall, and how long the import may take to answer once it has everything. */
+/** How long the export may stall (no headers or no bytes), and how long the import may take to answer once it has everything. */
 export const TRANSFER_LIMITS = { stallMs: 300_000, answerMs: 600_000 } as const;
 
 /** The image ID from an import's progress lines; throws on an `error` line. */
@@ -48,10 +48,11 @@ export function engineMessage(body: string): string {
 }
 
 /** An undici client for a unix or tcp engine; undefined for ssh (dockerode handles it). */
-function httpClient(transport: EngineTransport): import("undici").Client | undefined {
+function httpClient(
+  transport: EngineTransport,
+  timeouts: { headersTimeout: number; bodyTimeout: number },
+): import("undici").Client | undefined {
   const { Client } = require("undici") as typeof import("undici");
-  // Timeouts are enforced by exportIntoImport itself (stall and answer limits).
-  const timeouts = { headersTimeout: 0, bodyTimeout: 0 };
   if (transport.kind === "unix") {
     return new Client("http://docker", { socketPath: transport.socketPath, ...timeouts });
   }
@@ -69,6 +70,11 @@ function httpClient(transport: EngineTransport): import("undici").Client | undef
 /**
  * Streams the export of `containerId` into `POST /images/create?fromSrc=-&<query>` and returns the
  * new image ID. `source` names the image in messages.
+ *
+ * The export body goes to the import request as it is, with no stream stage in between (each
+ * stage costs CPU per chunk, and a "data" listener would start the body flowing before undici
+ * reads it, losing chunks): undici's own timeouts bound a stalled export, a timer started at the
+ * export's end bounds the import's answer.
  */
 export async function exportIntoImport(
   engine: Engine,
@@ -76,64 +82,50 @@ export async function exportIntoImport(
   query: URLSearchParams,
   source: string,
 ): Promise<string> {
-  const exportClient = httpClient(engine.resolved.transport);
-  const importClient = httpClient(engine.resolved.transport);
-  if (!exportClient || !importClient)
+  const stallLimits = {
+    headersTimeout: TRANSFER_LIMITS.stallMs,
+    bodyTimeout: TRANSFER_LIMITS.stallMs,
+  };
+  const exportClient = httpClient(engine.resolved.transport, stallLimits);
+  // The import answers only once it has read everything: its wait is bounded by the export's.
+  const importClient = httpClient(engine.resolved.transport, { headersTimeout: 0, bodyTimeout: 0 });
+  if (!exportClient || !importClient) {
     return exportIntoImportByDockerode(engine, containerId, query, source);
+  }
   const what = `importing the export of ${source}`;
   const abort = new AbortController();
   let exportProblem: Error | undefined;
   let importAnswered = false;
-  let stall: NodeJS.Timeout | undefined;
   let answer: NodeJS.Timeout | undefined;
-  const restartStall = () => {
-    if (stall) clearTimeout(stall);
-    stall = setTimeout(() => {
-      exportProblem = new Error(
-        `exporting the container of ${source} stalled for ${TRANSFER_LIMITS.stallMs / 1000} s`,
-      );
-      abort.abort(exportProblem);
-    }, TRANSFER_LIMITS.stallMs);
-  };
   try {
-    restartStall();
     const exported = await exportClient
-      .request({ method: "GET", path: `/containers/${containerId}/export`, signal: abort.signal })
+      .request({
+        method: "GET",
+        path: `/containers/${containerId}/export`,
+        signal: abort.signal,
+      })
       .catch((error: unknown) => {
-        throw new Error(
-          `exporting the container of ${source} failed: ${describeError(exportProblem ?? error)}`,
-        );
+        throw new Error(`exporting the container of ${source} failed: ${describeError(error)}`);
       });
     if (exported.statusCode !== 200) {
       const body = await exported.body.text().catch(() => "");
       throw new Error(`exporting the container of ${source} failed: ${engineMessage(body)}`);
     }
-    // A pass-through watches the bytes (stall timer) without putting the export body into
-    // flowing mode before the import request reads it: a "data" listener would lose chunks.
-    const { Transform, pipeline } = require("stream") as typeof import("stream");
-    const watched = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        restartStall();
-        done(null, chunk);
-      },
-      flush(done) {
-        if (stall) clearTimeout(stall);
-        answer = setTimeout(() => {
-          abort.abort(
-            new Error(
-              `${what}: the engine did not answer within ${TRANSFER_LIMITS.answerMs / 1000} s`,
-            ),
-          );
-        }, TRANSFER_LIMITS.answerMs);
-        done();
-      },
+    // "error" and "end" listeners observe without starting the flow.
+    exported.body.on("error", (error: Error) => {
+      if (importAnswered) return;
+      exportProblem ??= new Error(
+        `exporting the container of ${source} ended early (${error.message}); nothing was imported`,
+      );
     });
-    pipeline(exported.body, watched, (error) => {
-      if (error && !importAnswered) {
-        exportProblem ??= new Error(
-          `exporting the container of ${source} ended early (${error.message}); nothing was imported`,
+    exported.body.on("end", () => {
+      answer = setTimeout(() => {
+        abort.abort(
+          new Error(
+            `${what}: the engine did not answer within ${TRANSFER_LIMITS.answerMs / 1000} s`,
+          ),
         );
-      }
+      }, TRANSFER_LIMITS.answerMs);
     });
     let imported: Awaited<ReturnType<typeof importClient.request>>;
     try {
@@ -141,7 +133,7 @@ export async function exportIntoImport(
         method: "POST",
         path: `/images/create?fromSrc=-&${query.toString()}`,
         headers: { "content-type": "application/x-tar" },
-        body: watched,
+        body: exported.body,
         signal: abort.signal,
       });
     } catch (error) {
@@ -164,7 +156,6 @@ export async function exportIntoImport(
       throw exportProblem ?? error;
     }
   } finally {
-    if (stall) clearTimeout(stall);
     if (answer) clearTimeout(answer);
     await Promise.all([exportClient.destroy(), importClient.destroy()]).catch(() => undefined);
   }
