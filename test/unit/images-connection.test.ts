@@ -13,6 +13,8 @@ import * as connection from "../../src/images/engine/connection";
 import { exportIntoImport } from "../../src/images/engine/transfer";
 import { inspectImage } from "../../src/images/engine/inspect";
 
+jest.setTimeout(60_000);
+
 let tmp: string;
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "images-connection-"));
