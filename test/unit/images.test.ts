@@ -721,6 +721,23 @@ describe("FlattenedImage under mocks", () => {
     expect(inputs.owner).toBe(await outputOf(local.urn));
   });
 
+  it("without a provider, follows the default docker provider's stack config (docker:host)", async () => {
+    const saved = pulumi.runtime.allConfig();
+    pulumi.runtime.setConfig("docker:host", "ssh://ops@configured.example");
+    try {
+      const flat = new images.FlattenedImage("configured", { source: "a:1", imageName: "flat/a" });
+      await outputOf(flat.imageId);
+      const inputs = unwrapSecrets(
+        mocks.find("pulumi-nodejs:dynamic/secure-registry:FlattenedImage", "configured-flatten")
+          .inputs,
+      );
+      expect(inputs.engine).toEqual({ host: "ssh://ops@configured.example" });
+      expect(inputs.engineKey).toBeUndefined();
+    } finally {
+      pulumi.runtime.setAllConfig(saved);
+    }
+  });
+
   it("rejects push without a registry and bad names at construction", () => {
     expect(
       () => new images.FlattenedImage("bad1", { source: "a", imageName: "b", push: true }),
