@@ -15,13 +15,20 @@ export class TrustMocks extends RecordingMocks {
   } {
     const recorded = super.newResource(args);
     if (args.type !== TRUST_FILES_TYPE) return recorded;
+    return this.applyTrustFiles(args) as never;
+  }
+
+  private async applyTrustFiles(
+    args: pulumi.runtime.MockResourceArgs,
+  ): Promise<{ id: string; state: Record<string, unknown> }> {
     // Loaded lazily: the module under test must load after setMocks.
     const { checkTrustInputs } = require("../../src/trust/inputs");
-    const { applyTrust } = require("../../src/trust/files");
+    const { applyTrust, trustId } = require("../../src/trust/apply");
     const { inputs, failures } = checkTrustInputs(unwrapSecrets(args.inputs));
     if (failures.length > 0) throw new Error(JSON.stringify(failures));
-    const outs = applyTrust(inputs);
-    this.resources[this.resources.length - 1].state = outs;
-    return { id: `trust-${outs.endpoint}`, state: outs };
+    const record = this.resources[this.resources.length - 1];
+    const outs = await applyTrust(inputs);
+    record.state = outs;
+    return { id: trustId(outs), state: outs };
   }
 }
