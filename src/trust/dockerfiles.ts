@@ -136,8 +136,9 @@ export function authSpec(file: string, endpoint: string, login: Login): EntrySpe
         delete entry.auth;
         if (Object.keys(entry).length === 0) delete all[endpoint];
       }
-      const onlyEmptyAuths = Object.keys(doc.data).length === 1 && Object.keys(all).length === 0;
-      if (createdFile && onlyEmptyAuths) return undefined;
+      // An empty "auths" goes too (docker treats it as absent): a file that had none is as it was.
+      if (doc.data.auths !== undefined && Object.keys(all).length === 0) delete doc.data.auths;
+      if (createdFile && Object.keys(doc.data).length === 0) return undefined;
       return renderJson(doc.data, doc.indent, doc.trailingNewline);
     },
   };

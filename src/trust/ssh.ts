@@ -150,7 +150,10 @@ function dialOnce(target: SshTarget, secrets: SshSecrets): Promise<HostFs> {
       },
       target.perDialTimeout * 1000 + 1000,
     );
-    client.on("error", fail);
+    let hostKeyRejected = false;
+    client.on("error", (error: Error & { level?: string }) =>
+      fail(hostKeyRejected ? Object.assign(error, { level: "host-verification" }) : error),
+    );
     client.on("ready", () => {
       client.sftp((error, sftp) => {
         if (error) return fail(error);
@@ -159,7 +162,6 @@ function dialOnce(target: SshTarget, secrets: SshSecrets): Promise<HostFs> {
         resolve(sftpFs(client, sftp, sshWhere(target)));
       });
     });
-    let hostKeyRejected = false;
     client.on("close", () => {
       if (hostKeyRejected) {
         fail(Object.assign(new Error("host key mismatch"), { level: "host-verification" }));
