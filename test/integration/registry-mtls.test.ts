@@ -235,6 +235,17 @@ describeWithEngine("SecureRegistry requiring client certificates (mTLS) on a rea
     );
   });
 
+  it("logs why it refused each handshake (what docs/mtls.md's troubleshooting quotes)", async () => {
+    const logs = await reg.logs(400);
+    expect(logs).toMatch(/TLS handshake error from .*: tls: client didn't provide a certificate/);
+    expect(logs).toMatch(
+      /tls: failed to verify client certificate: x509: certificate signed by unknown authority/,
+    );
+    expect(logs).toMatch(
+      /tls: failed to verify client certificate: x509: certificate specifies an incompatible key usage/,
+    );
+  });
+
   describe("the Docker daemon, with the trust provider's certs.d files", () => {
     let endpoint: string;
     let configDir: string;

@@ -496,6 +496,12 @@ describe("SecureRegistry mTLS", () => {
         /not a client name/,
       ],
       [
+        "clientcas through env",
+        { env: { REGISTRY_HTTP_TLS_CLIENTCAS: "[/certs/ca.crt]" } },
+        "env.REGISTRY_HTTP_TLS_CLIENTCAS",
+        /use tls.clientCertificates or tls.clientCaCertPem instead/,
+      ],
+      [
         "client CA with a key",
         { tls: { clientCaCertPem: external.certPem + external.keyPem } },
         "tls.clientCaCertPem",
