@@ -164,7 +164,13 @@ export async function applyTrust(
   } catch (e) {
     throw safeError(e, [inputs]);
   }
-  const a: Attempt = { fs, owner: inputs.owner, adopt: inputs.adopt, journal: [] };
+  const a: Attempt = {
+    fs,
+    owner: inputs.owner,
+    formerOwner: previous?.owner !== inputs.owner ? previous?.owner : undefined,
+    adopt: inputs.adopt,
+    journal: [],
+  };
   try {
     const priorRecords = recordEntries(previous?.record);
     const specs = await planEntries(fs, inputs, await clientConfigFor(fs, inputs, previous));
@@ -181,7 +187,7 @@ export async function applyTrust(
         const priorSpecs = await planEntries(
           fs,
           previous,
-          await clientConfigFor(fs, previous, undefined),
+          await clientConfigFor(fs, previous, previous),
         );
         for (const record of stale) {
           const spec = priorSpecs.find((s) => sameEntry(record, s));

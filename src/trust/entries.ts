@@ -75,6 +75,8 @@ export interface Attempt {
   readonly fs: HostFs;
   /** Who the ledger lists: `project/stack/resource`. */
   readonly owner: string;
+  /** The owner name of the previous run when it differs (a renamed resource): taken as this one. */
+  readonly formerOwner?: string;
   readonly adopt: boolean;
   readonly journal: { readonly what: string; readonly undo: () => Promise<void> }[];
 }
@@ -115,6 +117,17 @@ async function setOwners(a: Attempt, dir: string, key: string, owners: string[])
   await writeLedger(a.fs, dir, ledger);
 }
 
+/** `ledger` with a renamed resource's former name replaced by its current one. */
+function renamed(a: Attempt, ledger: Ledger): Ledger {
+  const former = a.formerOwner;
+  if (former === undefined || former === a.owner) return ledger;
+  const next: Ledger = {};
+  for (const [key, owners] of Object.entries(ledger)) {
+    next[key] = [...new Set(owners.map((o) => (o === former ? a.owner : o)))].sort();
+  }
+  return next;
+}
+
 /**
  * Makes the entry hold `spec.desired`. `previous` is this resource's record of the entry from the
  * last run (undefined on create). Returns the new record, or undefined when a foreign entry is
@@ -140,7 +153,9 @@ export async function ensureEntry(
     await removeStaleTemps(a.fs, file);
     const text = await readText(a.fs, file, spec.field);
     const current = real.get(text);
-    const ledger = await readLedger(a.fs, dir);
+    const raw = await readLedger(a.fs, dir);
+    const ledger = renamed(a, raw);
+    if (ledger !== raw) await writeLedger(a.fs, dir, ledger);
     const owners = ledger[spec.key] ?? [];
     const others = owners.filter((o) => o !== a.owner);
     const ours = owners.includes(a.owner) || previous !== undefined;

@@ -5,11 +5,12 @@
  * other. A lock whose holder died is taken over once it is older than `STALE_MS` (its holder
  * refreshes it every few seconds while alive).
  *
- * Only Node built-ins, proper-lockfile (captured by reference) and sibling modules are imported:
- * this module is serialized into the dynamic provider (see provider.ts).
+ * Only Node built-ins and sibling modules are imported: this module is serialized into the dynamic
+ * provider (see provider.ts). proper-lockfile is required in-function (see ssh2Library in ssh.ts
+ * for why).
  */
 import * as path from "path";
-import * as lockfile from "proper-lockfile";
+import type * as lockfile from "proper-lockfile";
 import { codeOf, fsError, HostFs } from "./hostfs";
 import { explain } from "./safeio";
 
@@ -60,7 +61,8 @@ export async function withDirLock<T>(
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(dir, {
+    const library = require("proper-lockfile") as typeof lockfile;
+    release = await library.lock(dir, {
       lockfilePath: path.join(dir, LOCK_NAME),
       realpath: false,
       stale: STALE_MS,

@@ -18,9 +18,10 @@
  *   module is captured by value: the compiled JavaScript of the functions used (under ts-node,
  *   the transpiled text), with the sibling modules they call, also by value.
  * Either way Node built-ins (`fs`, `path`, `crypto`, `os`) become `require("fs")` etc., and the
- * npm libraries the I/O modules use (ssh2, proper-lockfile, smol-toml) are captured by reference,
- * `require("ssh2")`, resolved from the project's node_modules where the provider host runs. The
- * I/O modules import nothing else (no @pulumi/pulumi, no classes of this package), and the provider object captures no Outputs
+ * npm libraries the I/O modules use (ssh2, proper-lockfile, smol-toml) are `require`d by name
+ * inside the functions that use them, so they are never copied into state and resolve from the
+ * project's node_modules where the provider host runs (whatever module registry the program ran
+ * under). The I/O modules import nothing else (no @pulumi/pulumi, no classes of this package), and the provider object captures no Outputs
  * and no secrets: credentials reach it only as resource inputs. test/unit/trust-provider.test.ts
  * serializes this object exactly as `pulumi.dynamic.Resource` does and runs it in a plain `node`
  * process, in both layouts.

@@ -4,12 +4,22 @@
  * codes become the POSIX codes the rest of the trust code expects; no message carries a password
  * or key.
  *
- * Only Node built-ins, ssh2 (captured by reference) and sibling modules are imported: this module
- * is serialized into the dynamic provider (see provider.ts).
+ * Only Node built-ins and sibling modules are imported (ssh2 is required in-function, see
+ * ssh2Library): this module is serialized into the dynamic provider (see provider.ts).
  */
 import * as crypto from "crypto";
-import * as ssh2 from "ssh2";
+import type * as ssh2 from "ssh2";
 import { Entry, fsError, HostFs } from "./hostfs";
+
+/**
+ * ssh2, required where it is used rather than imported: Pulumi's closure serializer captures an
+ * imported npm module by reference only when it finds it in Node's require cache, which a test
+ * runner's module registry (jest) does not fill; a `require` in the function body is resolved by
+ * the provider host from the project's node_modules in every setting.
+ */
+function ssh2Library(): typeof ssh2 {
+  return require("ssh2") as typeof ssh2;
+}
 
 /** Where and how to reach the host (no secrets: stored in state as is). */
 export interface SshTarget {
@@ -134,7 +144,7 @@ export async function connectSsh(target: SshTarget, secrets: SshSecrets): Promis
 
 function dialOnce(target: SshTarget, secrets: SshSecrets): Promise<HostFs> {
   return new Promise((resolve, reject) => {
-    const client = new ssh2.Client();
+    const client = new (ssh2Library().Client)();
     let settled = false;
     let timer: NodeJS.Timeout | undefined = undefined;
     const fail = (error: Error) => {

@@ -36,6 +36,8 @@ const provider = trustProvider as Required<typeof trustProvider>;
 const LOCAL_WATCH = [
   "/etc/docker/certs.d",
   "/etc/containerd/certs.d",
+  "/etc/containers/certs.d",
+  "/etc/buildkit",
   "/etc/docker/daemon.json",
   path.join(os.homedir(), ".docker", "config.json"),
 ];
@@ -44,6 +46,10 @@ function localState(endpoint: string): Record<string, string> {
   const state: Record<string, string> = {};
   for (const p of LOCAL_WATCH) {
     const target = p.endsWith("certs.d") ? path.join(p, endpoint) : p;
+    if (p === "/etc/buildkit") {
+      state[p] = fs.existsSync(p) ? `dir ${fs.readdirSync(p).join(",")}` : "absent";
+      continue;
+    }
     state[target] = fs.existsSync(target)
       ? fs.statSync(target).isDirectory()
         ? `dir ${fs.readdirSync(target).join(",")}`
@@ -212,14 +218,16 @@ describeWithTestHosts("RegistryClientTrust on a remote host over SSH", () => {
       clientCertPem: client.certPem,
       clientKeyPem: client.keyPem,
       containerd: {},
-      buildkit: {},
+      // A simulated host has its own /etc/docker, /etc/containerd and /root, but shares the rest of
+      // /etc with this machine: BuildKit's files go under its own /root here.
+      buildkit: { configPath: "/root/buildkit/buildkitd.toml", certsDir: "/root/buildkit/certs.d" },
       connection: connection(),
       connectionSecrets: secrets(),
     });
     for (const dir of [
       `/etc/docker/certs.d/${endpoint}`,
       `/etc/containerd/certs.d/${endpoint}`,
-      `/etc/buildkit/certs.d/${endpoint}`,
+      `/root/buildkit/certs.d/${endpoint}`,
     ]) {
       expect(await mode(`${dir}/client.cert`)).toBe("644");
       expect(await mode(`${dir}/client.key`)).toBe("600");
@@ -229,17 +237,19 @@ describeWithTestHosts("RegistryClientTrust on a remote host over SSH", () => {
     expect(hostsToml).toContain(
       `client = [ [ "/etc/containerd/certs.d/${endpoint}/client.cert", "/etc/containerd/certs.d/${endpoint}/client.key" ] ]`,
     );
-    const buildkit = await h2.readFile("/etc/buildkit/buildkitd.toml");
+    const buildkit = await h2.readFile("/root/buildkit/buildkitd.toml");
     expect(buildkit).toContain(`[registry."${endpoint}"]`);
-    expect(buildkit).toContain(`ca = [ "/etc/buildkit/certs.d/${endpoint}/ca.crt" ]`);
-    expect(buildkit).toContain(`key = "/etc/buildkit/certs.d/${endpoint}/client.key"`);
+    expect(buildkit).toContain(`ca = [ "/root/buildkit/certs.d/${endpoint}/ca.crt" ]`);
+    expect(buildkit).toContain(`key = "/root/buildkit/certs.d/${endpoint}/client.key"`);
     // The key never reaches an output in plain text outside its secret input.
     expect(
       JSON.stringify({ ...outs, clientKeyPem: undefined, connectionSecrets: undefined }),
     ).not.toContain(client.keyPem.split("\n")[1]);
     await deleteTrust(outs);
-    expect(await h2.fileExists(`/etc/buildkit/certs.d/${endpoint}`)).toBe(false);
-    expect(await h2.fileExists("/etc/buildkit/buildkitd.toml")).toBe(false);
+    expect(await h2.fileExists(`/root/buildkit/certs.d/${endpoint}`)).toBe(false);
+    expect(await h2.fileExists("/root/buildkit/buildkitd.toml")).toBe(false);
+    await h2.mustExec(["rm", "-r", "/root/buildkit"]); // the roots created for the test
+    expect(localState(endpoint)).toEqual(localBefore);
   });
 
   it("merges over SFTP and through this host's view of H2's files lose nothing (one lock)", async () => {
@@ -398,7 +408,8 @@ describeWithTestHosts("RegistryClientTrust on a remote host over SSH", () => {
     });
 
     it("a read-only remote directory: a clear error, and the attempt's other writes on H2 are undone", async () => {
-      const ro = "/etc/containers/certs.d";
+      // Inside the host's own /root (the rest of /etc is this machine's).
+      const ro = "/root/ro/certs.d";
       await h2.mustExec(["mkdir", "-p", ro]);
       await h2.mustExec(["mount", "--bind", ro, ro]);
       await h2.mustExec(["mount", "-o", "remount,bind,ro", ro]);
@@ -427,6 +438,7 @@ describeWithTestHosts("RegistryClientTrust on a remote host over SSH", () => {
         expect(localState(endpoint)).toEqual(localBefore);
       } finally {
         await h2.exec(["umount", ro]);
+        await h2.exec(["rm", "-r", "/root/ro"]);
       }
     });
   });

@@ -9,13 +9,26 @@ import { RecordingMocks, unwrapSecrets } from "./mocks";
 export const TRUST_FILES_TYPE = "pulumi-nodejs:dynamic/secure-registry:TrustFiles";
 
 export class TrustMocks extends RecordingMocks {
+  private readonly pending = new Set<Promise<unknown>>();
+
+  /**
+   * Waits until every TrustFiles write started so far has finished (or failed): a test's cleanup
+   * must not remove its temp directory while the provider is still writing into it.
+   */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+
   newResource(args: pulumi.runtime.MockResourceArgs): {
     id: string | undefined;
     state: Record<string, unknown>;
   } {
     const recorded = super.newResource(args);
     if (args.type !== TRUST_FILES_TYPE) return recorded;
-    return this.applyTrustFiles(args) as never;
+    const applied = this.applyTrustFiles(args);
+    this.pending.add(applied);
+    void applied.finally(() => this.pending.delete(applied)).catch(() => undefined);
+    return applied as never;
   }
 
   private async applyTrustFiles(

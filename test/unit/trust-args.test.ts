@@ -7,7 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 import fc from "fast-check";
 import { selfSignedCertificate } from "../support/certs";
 import { anyValue, expectOnlyInvalidInput, FUZZ_PARAMS, mutatedArgs } from "../support/fuzz";
-import { outputOf, RecordingMocks } from "../support/mocks";
+import { containsSecret, outputOf, RecordingMocks } from "../support/mocks";
+import { trustId } from "../../src/trust/apply";
+
+// Real files, locks and openssl on a machine other test runs share: generous, never a timing check.
+jest.setTimeout(60_000);
 
 const mocks = new RecordingMocks();
 pulumi.runtime.setMocks(mocks, "project", "stack", false);
@@ -183,6 +187,39 @@ describe("RegistryClientTrust arguments", () => {
       expect.stringMatching(/connection\.hostKey is not set/),
       expect.anything(),
     );
+  });
+
+  it("sends the connection's secrets as one secret input and the rest in plain sight", async () => {
+    mocks.resources.length = 0;
+    const trust = new RegistryClientTrust("remote", valid() as never);
+    await outputOf(trust.files);
+    const files = mocks.resources.find((r) => r.name === "remote-files")!;
+    expect(containsSecret(files.inputs.connectionSecrets)).toBe(true);
+    expect(containsSecret(files.inputs.clientKeyPem)).toBe(true);
+    expect(files.inputs.connection).toEqual({ host: "198.51.100.12", port: 22, user: "root" });
+    const outside = {
+      ...files.inputs,
+      connectionSecrets: undefined,
+      clientKeyPem: undefined,
+      login: undefined,
+    };
+    expect(JSON.stringify(outside)).not.toContain("not-a-real-key");
+    expect(JSON.stringify(outside)).not.toContain(keyPem.split("\n")[1]);
+    expect(files.inputs.owner).toBe("project/stack/remote-files");
+  });
+
+  it("names the resource after the endpoint and the host, so two hosts never collide", () => {
+    const local = trustId({ endpoint: "r.test:5000" });
+    const h1 = trustId({
+      endpoint: "r.test:5000",
+      connection: { host: "198.51.100.2", port: 22, user: "root" } as never,
+    });
+    const h2 = trustId({
+      endpoint: "r.test:5000",
+      connection: { host: "198.51.100.3", port: 22, user: "root" } as never,
+    });
+    expect(new Set([local, h1, h2]).size).toBe(3);
+    expect(h1).toBe("trust-r.test:5000@root@198.51.100.2:22");
   });
 
   it("property: only InvalidInputErrors naming a changed field escape (seeded, 1000 constructions)", () => {

@@ -12,6 +12,8 @@ import { TRUST_FILES_TYPE, TrustMocks } from "../support/trust-mocks";
 
 const PASSWORD = "component-test-Pa55word";
 
+// The first TrustFiles serializes the dynamic provider (seconds on a loaded machine).
+jest.setTimeout(60_000);
 const mocks = new TrustMocks();
 pulumi.runtime.setMocks(mocks, "project", "stack", false);
 const { RegistryClientTrust } = require("../../src/trust") as typeof import("../../src/trust");
@@ -26,7 +28,8 @@ beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "trust-component-"));
   mocks.clear();
 });
-afterEach(() => {
+afterEach(async () => {
+  await mocks.settle();
   jest.restoreAllMocks();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -73,6 +76,22 @@ describe("RegistryClientTrust", () => {
     const withoutLogin = { ...inputs, login: undefined };
     expect(JSON.stringify(withoutLogin)).not.toContain(PASSWORD);
     expect(await outputOf(trust.loginCommand)).not.toContain(PASSWORD);
+  });
+
+  it("keeps loginCommand readable when the whole login is a secret Output (issue 14)", async () => {
+    const trust = new RegistryClientTrust("reg", {
+      endpoint: "registry.test:5000",
+      caCertPem: caPem,
+      certsDirs: [path.join(tmp, "certs.d")],
+      login: pulumi.secret({ username: "ci-user", password: PASSWORD }),
+      clientConfigPath: path.join(tmp, "config.json"),
+    });
+    expect(await outputOf(trust.loginCommand)).toBe(
+      "docker login registry.test:5000 --username ci-user --password-stdin",
+    );
+    expect(await isSecretOutput(trust.loginCommand)).toBe(false);
+    await outputOf(trust.files);
+    expect(containsSecret(mocks.find(TRUST_FILES_TYPE).inputs.login)).toBe(true);
   });
 
   it("keeps machine paths out of the inputs when clientConfigPath is defaulted", async () => {

@@ -15,6 +15,9 @@ import { reloadDockerd } from "../../src/trust/reload";
 import { selfSignedCertificate } from "../support/certs";
 import { snapshot } from "../support/trust-files";
 
+// Real files, locks and openssl on a machine other test runs share: generous, never a timing check.
+jest.setTimeout(60_000);
+
 const PASSWORD = "s3cret-Pa55word";
 const LOGIN = { username: "ci-user", password: PASSWORD };
 const EP = "registry.test:5000";
@@ -378,6 +381,31 @@ describe("lifecycle", () => {
       JSON.parse(fs.readFileSync(path.join(tmp, "docker", "config.json"), "utf8")).auths[EP],
     ).toBeDefined();
     await removeTrust(b);
+    expect(fs.existsSync(path.dirname(caPath("docker-certs.d")))).toBe(false);
+    expect(fs.existsSync(path.join(tmp, "docker"))).toBe(false);
+  });
+
+  it("dropping login removes the entry from the config.json it was written to, even if $DOCKER_CONFIG moved", async () => {
+    const saved = process.env.DOCKER_CONFIG;
+    try {
+      process.env.DOCKER_CONFIG = path.join(tmp, "first");
+      const first = await applyTrust(
+        inputs({ certsDirs: [], login: LOGIN, clientConfigPath: undefined }),
+      );
+      expect(first.files).toEqual([path.join(tmp, "first", "config.json")]);
+      process.env.DOCKER_CONFIG = path.join(tmp, "second");
+      await applyTrust(inputs({ certsDirs: [], clientConfigPath: undefined }), first);
+      expect(fs.existsSync(path.join(tmp, "first"))).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_CONFIG;
+      else process.env.DOCKER_CONFIG = saved;
+    }
+  });
+
+  it("a renamed resource (new owner name) still removes its entries on delete", async () => {
+    const first = await applyTrust(inputs({ owner: "p/s/old-name", login: LOGIN }));
+    const renamed = await applyTrust(inputs({ owner: "p/s/new-name", login: LOGIN }), first);
+    await removeTrust(renamed);
     expect(fs.existsSync(path.dirname(caPath("docker-certs.d")))).toBe(false);
     expect(fs.existsSync(path.join(tmp, "docker"))).toBe(false);
   });

@@ -15,6 +15,9 @@ import { selfSignedCertificate } from "../support/certs";
 import { runTrustProcess } from "../support/trust-process";
 import { snapshot } from "../support/trust-files";
 
+// Real files, locks and openssl on a machine other test runs share: generous, never a timing check.
+jest.setTimeout(60_000);
+
 const PASSWORD = "hardening-Pa55word";
 const LOGIN = { username: "ci-user", password: PASSWORD };
 const EP = "registry.test:5000";
@@ -45,8 +48,6 @@ function inputs(overrides: Partial<TrustInputs> = {}): TrustInputs {
 }
 
 describe("lost updates across processes", () => {
-  jest.setTimeout(600_000);
-
   it("4 processes x 100 concurrent merges into daemon.json and config.json lose 0 entries", async () => {
     const daemon = path.join(tmp, "daemon.json");
     const config = path.join(tmp, "docker", "config.json");
@@ -87,7 +88,7 @@ describe("lost updates across processes", () => {
       ".pulumi-trust.json",
       "config.json",
     ]);
-  });
+  }, 600_000);
 });
 
 describe("failed attempts leave nothing behind", () => {
@@ -182,7 +183,6 @@ describe("nothing outside the roots", () => {
 });
 
 describe("no hangs: anything but a regular file is refused at once", () => {
-  jest.setTimeout(30_000);
   const ca = () => path.join(tmp, "a", "certs.d", EP, "ca.crt");
 
   it.each([
@@ -244,8 +244,6 @@ describe("temp files", () => {
 });
 
 describe("non-root users", () => {
-  jest.setTimeout(120_000);
-
   it("EACCES says which path needs which permission and the fix", async () => {
     const root = path.join(tmp, "root-owned", "certs.d");
     fs.mkdirSync(root, { recursive: true });

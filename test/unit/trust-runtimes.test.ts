@@ -11,6 +11,9 @@ import { TrustInputs } from "../../src/trust/inputs";
 import { selfSignedCertificate } from "../support/certs";
 import { snapshot } from "../support/trust-files";
 
+// Real files, locks and openssl on a machine other test runs share: generous, never a timing check.
+jest.setTimeout(60_000);
+
 const EP = "registry.test:5000";
 let tmp: string;
 beforeEach(() => {
