@@ -24,8 +24,10 @@ beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mtls-trust-"));
   mocks.clear();
 });
-afterEach(() => {
+afterEach(async () => {
   jest.restoreAllMocks();
+  // The provider may still be writing into tmp after a failed or timed-out test.
+  await mocks.settle();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
