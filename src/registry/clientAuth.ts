@@ -117,6 +117,7 @@ export function planClientAuth(
         readonly clientCertificate?: unknown;
         readonly clientCertPem?: unknown;
         readonly clientKeyPem?: unknown;
+        readonly insecure?: unknown;
       }
     | undefined,
 ): ClientAuthPlan | undefined {
@@ -163,6 +164,14 @@ export function planClientAuth(
           `add it there, or leave ${field} out.`,
       );
     }
+    if (trust?.insecure === true) {
+      fail(
+        label,
+        field,
+        `${field} cannot be combined with trust.insecure: insecure only lists the endpoint in ` +
+          `daemon.json and writes no certs.d files, so no client certificate either; remove one.`,
+      );
+    }
     if (trust?.clientCertPem !== undefined || trust?.clientKeyPem !== undefined) {
       fail(
         label,
@@ -175,8 +184,11 @@ export function planClientAuth(
 
   if (issue === undefined && userCaCertPem === undefined) return undefined;
   const ownPair = trust?.clientCertPem !== undefined || trust?.clientKeyPem !== undefined;
+  // An insecure trust writes no certs.d files, so it takes no client pair either.
   const trustClient =
-    trust === undefined || ownPair ? undefined : ((chosen as string | undefined) ?? issue?.[0]);
+    trust === undefined || ownPair || trust.insecure === true
+      ? undefined
+      : ((chosen as string | undefined) ?? issue?.[0]);
   return {
     issue: issue ?? [],
     acceptRegistryCa: issue !== undefined,

@@ -141,7 +141,8 @@ export class SecureRegistry extends pulumi.ComponentResource {
           `SecureRegistry "${name}": the registry requires client certificates, but trust ` +
             "installs none on the host, so its docker client will be refused in the TLS " +
             "handshake; name a client in tls.clientCertificates (trust installs the first, or " +
-            "trust.clientCertificate), or pass trust.clientCertPem and trust.clientKeyPem.",
+            "trust.clientCertificate), or pass trust.clientCertPem and trust.clientKeyPem " +
+            "(neither works with trust.insecure, which writes no certs.d files).",
           this,
         );
       }

@@ -125,6 +125,19 @@ describe("SecureRegistry mTLS with trust", () => {
     expect(messages.filter((m) => m.includes("trust installs none on the host"))).toHaveLength(1);
   });
 
+  it("gives an insecure trust no pair (it writes no certs.d files) and warns", async () => {
+    const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(async () => undefined);
+    const daemonConfigPath = path.join(tmp, "daemon.json");
+    const { files } = await declare("insecure", {
+      tls: { clientCertificates: ["ci"] },
+      trust: { insecure: true, daemonConfigPath },
+    });
+    expect(files).toEqual([daemonConfigPath]);
+    expect(mocks.find(TRUST_FILES_TYPE).inputs.clientCertPem).toBeUndefined();
+    const messages = warn.mock.calls.map((c) => String(c[0]));
+    expect(messages.filter((m) => m.includes("trust installs none on the host"))).toHaveLength(1);
+  });
+
   it("installs no client pair and does not warn without mTLS", async () => {
     const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(async () => undefined);
     const certsDir = path.join(tmp, "certs.d");

@@ -526,6 +526,12 @@ describe("SecureRegistry mTLS", () => {
         /not among tls.clientCertificates \(not set\)/,
       ],
       [
+        "trust.clientCertificate with trust.insecure",
+        { tls: { clientCertificates: ["ci"] }, trust: { clientCertificate: "ci", insecure: true } },
+        "trust.clientCertificate",
+        /cannot be combined with trust.insecure/,
+      ],
+      [
         "trust.clientCertificate and an own pair",
         {
           tls: { clientCertificates: ["ci"] },
