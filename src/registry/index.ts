@@ -22,6 +22,7 @@ export {
   renderDockerConfigJson,
   dockerAuth,
   registryHealthcheck,
+  HEALTH_SCHEDULE,
   CONTAINER_PATHS,
   CONTAINER_PORT,
   DEBUG_ADDR,

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { isDeferred } from "../common/checks";
 import { HtpasswdUsers } from "../auth/htpasswdUsers";
 import { RegistryCertificates } from "../tls/registryCertificates";
 import {
@@ -33,23 +34,29 @@ export function declareRegistryParts(
   parent: pulumi.Resource,
 ): RegistryParts {
   const tls = plan.tls;
+  // Only the options given are passed: RegistryCertificates refuses generation options next to
+  // an own certificate, and undefined keys would read as given.
+  const given = <T extends object>(values: T): Partial<T> =>
+    Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
   const certificates = new RegistryCertificates(
     `${name}-tls`,
     {
-      keyAlgorithm: tls.keyAlgorithm,
-      rsaBits: tls.rsaBits,
-      validityDays: tls.validityDays,
-      caValidityDays: tls.caValidityDays,
-      earlyRenewalDays: tls.earlyRenewalDays,
-      certPem: tls.certPem,
-      privateKeyPem: tls.privateKeyPem,
-      caCertPem: tls.caCertPem,
+      ...given({
+        keyAlgorithm: tls.keyAlgorithm,
+        rsaBits: tls.rsaBits,
+        validityDays: tls.validityDays,
+        caValidityDays: tls.caValidityDays,
+        earlyRenewalDays: tls.earlyRenewalDays,
+        certPem: tls.certPem,
+        privateKeyPem: tls.privateKeyPem,
+        caCertPem: tls.caCertPem,
+      }),
       hostnames: plan.certHostnames,
       ipAddresses: plan.certIps,
     },
     { parent },
   );
-  const users = new HtpasswdUsers(`${name}-users`, { users: [...plan.users] }, { parent });
+  const users = new HtpasswdUsers(`${name}-users`, { users: plan.users }, { parent });
   const httpSecret = pulumi.secret(
     plan.httpSecret ??
       new random.RandomPassword(
@@ -87,9 +94,10 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
       plan.realm,
       plan.minimumVersion,
       plan.logLevel,
+      plan.deleteEnabled,
       plan.proxy ? pulumi.all([plan.proxy.remoteUrl, plan.proxy.username]) : undefined,
     ])
-    .apply(([realm, minimumVersion, logLevel, proxy]) =>
+    .apply(([realm, minimumVersion, logLevel, deleteEnabled, proxy]) =>
       registryEnv({
         listenAddress: `0.0.0.0:${CONTAINER_PORT}`,
         tls: {
@@ -97,10 +105,10 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
           key: CONTAINER_PATHS.privateKey,
           minimumVersion,
         },
-        auth: { realm, htpasswdPath: CONTAINER_PATHS.htpasswd },
+        auth: plan.auth ? { realm, htpasswdPath: CONTAINER_PATHS.htpasswd } : undefined,
         logLevel,
         storage: {
-          deleteEnabled: plan.deleteEnabled,
+          deleteEnabled,
           driver: "filesystem",
           parameters: { rootdirectory: CONTAINER_PATHS.data },
         },
@@ -139,7 +147,9 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
           ),
         ]
       : []),
-    ...(Object.keys(plan.env).length > 0 ? [secretEnvFile("env.env", userEnv.secret)] : []),
+    ...(isDeferred(plan.env) || Object.keys(plan.env).length > 0
+      ? [secretEnvFile("env.env", userEnv.secret)]
+      : []),
     {
       path: CONTAINER_PATHS.certificate,
       content: parts.certificates.certPem,
@@ -152,12 +162,17 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
       secret: true,
       mode: FILE_MODES.privateKey,
     },
-    {
-      path: CONTAINER_PATHS.htpasswd,
-      content: pulumi.secret(parts.users.htpasswd),
-      secret: true,
-      mode: FILE_MODES.htpasswd,
-    },
+    // An anonymous cache has no auth: no htpasswd for it to read.
+    ...(plan.auth
+      ? [
+          {
+            path: CONTAINER_PATHS.htpasswd,
+            content: pulumi.secret(parts.users.htpasswd),
+            secret: true,
+            mode: FILE_MODES.htpasswd,
+          },
+        ]
+      : []),
   ];
   return { env, files };
 }
@@ -165,21 +180,39 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
 /**
  * Splits user `env` into entries for the container's `envs` (readable in previews) and entries
  * for a secret env file: an entry is secret when its key names a secret or its value is a Pulumi
- * secret. Which values are secret is known without their values, so previews show the same split.
- * Values are unwrapped only to place the non-secret ones; secret ones never reach `plain`.
+ * secret. For a plain map, which values are secret is known without their values, so previews
+ * show the same split. A map given as an Output is split once known; when that Output is itself
+ * secret, every entry is. Values are unwrapped only to place the non-secret ones; secret ones never
+ * reach `plain`.
  */
-function splitSecretEnv(env: Record<string, pulumi.Input<string>>): {
+function splitSecretEnv(env: pulumi.Input<Record<string, pulumi.Input<string>>>): {
   plain: pulumi.Output<Record<string, string>>;
   secret: pulumi.Output<Record<string, string>>;
 } {
-  const keys = Object.keys(env).sort();
+  if (isDeferred(env)) {
+    const map = pulumi.output(env);
+    const split = pulumi.all([map, pulumi.isSecret(map)]).apply(([known, wholeSecret]) => {
+      const plain: Record<string, string> = {};
+      const secret: Record<string, string> = {};
+      for (const key of Object.keys(known).sort()) {
+        (wholeSecret || isSecretEnvKey(key) ? secret : plain)[key] = known[key];
+      }
+      return { plain, secret };
+    });
+    return {
+      plain: pulumi.unsecret(split.apply((s) => s.plain)),
+      secret: pulumi.secret(split.apply((s) => s.secret)),
+    };
+  }
+  const entries = env as Record<string, pulumi.Input<string>>;
+  const keys = Object.keys(entries).sort();
   const flags = pulumi.output(
     Promise.all(
       keys.map((key) =>
         isSecretEnvKey(key)
           ? true
-          : pulumi.Output.isInstance(env[key])
-            ? pulumi.isSecret(env[key] as pulumi.Output<string>)
+          : pulumi.Output.isInstance(entries[key])
+            ? pulumi.isSecret(entries[key] as pulumi.Output<string>)
             : false,
       ),
     ),
@@ -188,12 +221,12 @@ function splitSecretEnv(env: Record<string, pulumi.Input<string>>): {
     Object.fromEntries(
       keys.flatMap((key, i) => (secretFlags[i] === wantSecret ? [[key, values[i]]] : [])),
     ) as Record<string, string>;
-  const revealed = keys.map((key) => pulumi.unsecret(pulumi.output(env[key])));
+  const revealed = keys.map((key) => pulumi.unsecret(pulumi.output(entries[key])));
   return {
     plain: pulumi.all([flags, pulumi.all(revealed)]).apply(([f, v]) => pick(false, v, f)),
     secret: pulumi.secret(
       pulumi
-        .all([flags, pulumi.all(keys.map((key) => env[key]))])
+        .all([flags, pulumi.all(keys.map((key) => entries[key]))])
         .apply(([f, v]) => pick(true, v, f)),
     ),
   };
