@@ -167,6 +167,21 @@ describe.each(Object.keys(programs))("%s", (name) => {
   });
 });
 
+describe("root stack config", () => {
+  it("a key of the stack's namespace that does not exist stops the program before any resource", async () => {
+    const failure = await evaluate({
+      ...programs["root stack"],
+      config: { ...programs["root stack"].config, hostnme: "reg.example.com" },
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String((failure as Error)?.message)).toMatch(
+      /Invalid stack configuration:[\s\S]*secure-registry:hostnme: is not a setting of this stack; did you mean secure-registry:hostname\?/,
+    );
+  });
+});
+
 describe("what the READMEs say", () => {
   it("root stack: registry with trust and login, the configured image built, pushed and flattened", async () => {
     const run = await first("root stack");
