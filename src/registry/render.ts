@@ -103,8 +103,9 @@ export function registryHealthcheck(): {
 } {
   const s = HEALTH_SCHEDULE;
   const ready =
-    `wget -q -T 5 -O /dev/null http://${DEBUG_ADDR}/debug/health && ` +
-    `wget -T 5 -O /dev/null http://127.0.0.1:${CONTAINER_PORT}/ 2>&1 | grep -q ' HTTP/'`;
+    // No `wget -T`: Debian's busybox-static crashes on it. A hanging check is ended by `timeout`.
+    `wget -q -O /dev/null http://${DEBUG_ADDR}/debug/health && ` +
+    `wget -O /dev/null http://127.0.0.1:${CONTAINER_PORT}/ 2>&1 | grep -q ' HTTP/'`;
   const probe = [
     // Field 22 of /proc/<pid>/stat is the start time in clock ticks.
     "read -r p < /proc/1/stat; set -- $p; born=${22}",
@@ -120,7 +121,7 @@ export function registryHealthcheck(): {
     interval: s.interval,
     startInterval: s.interval,
     startPeriod: "30s",
-    // A steady-state probe sleeps 25 s, then each wget may take up to 5 s.
+    // A steady-state probe sleeps 25 s, then checks: a check hanging past 15 s fails the probe.
     timeout: "40s",
     retries: 3,
   };

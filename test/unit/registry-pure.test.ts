@@ -74,9 +74,10 @@ describe("registryHealthcheck", () => {
     expect(probe).toContain("/proc/$$/stat");
     expect(probe).toContain(`-lt ${HEALTH_SCHEDULE.startPhaseSeconds * 100} ]`);
     expect(probe).toContain(`sleep ${HEALTH_SCHEDULE.steadySleepSeconds}; ready`);
-    // The timeout leaves room for the sleep and both wget timeouts.
+    // The timeout leaves room for the sleep, and for the start loop's tries.
     const timeout = Number(registryHealthcheck().timeout.replace(/s$/, ""));
-    expect(timeout).toBeGreaterThan(HEALTH_SCHEDULE.steadySleepSeconds + 2 * 5);
+    expect(timeout).toBeGreaterThan(HEALTH_SCHEDULE.steadySleepSeconds + 10);
+    expect(timeout).toBeGreaterThan(HEALTH_SCHEDULE.startTries * 0.1 + 10);
   });
 });
 
