@@ -130,14 +130,19 @@ describeWithTestHosts("SecureRegistry as a registry mirror for a separate docker
   it("the cache's log and storage show the pull went through it", async () => {
     const log = await cache.logs(400);
     expect(log).toMatch(/\/v2\/library\/busybox\/manifests\/latest/);
-    // The cache keeps what it fetched in its volume (blobs are written in the background).
-    const stored = `/var/lib/registry/docker/registry/v2/repositories/${UPSTREAM_REPOSITORY}/_layers`;
-    let listing = "";
-    for (let attempt = 0; attempt < 20 && !/[0-9a-f]{64}/.test(listing); attempt++) {
+    // The cache keeps what it fetched in its volume, which was empty before the pull (blobs are
+    // written while or just after they are served: bounded wait).
+    let blobs = "";
+    for (let attempt = 0; attempt < 20 && !/[0-9a-f]{64}\/data/.test(blobs); attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
-      listing = await execIn(cache.containerId, ["ls", `${stored}/sha256`]);
+      blobs = await execIn(cache.containerId, [
+        "find",
+        "/var/lib/registry/docker/registry/v2",
+        "-type",
+        "f",
+      ]);
     }
-    expect(listing).toMatch(/[0-9a-f]{64}/);
+    expect(blobs).toMatch(/\/blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\/data/);
   });
 
   it("refuses pushes, also anonymous ones", async () => {
