@@ -182,29 +182,73 @@ async function pushMultiLayerImage(targets: Target[], configDir: string): Promis
   return [parsed.config.digest, ...parsed.layers.map((l) => l.digest)];
 }
 
-/** Section 1: rates of the three request kinds, interleaved. */
+/** CPU nanoseconds the container's cgroup has used (cgroup v1 cpuacct, else v2 cpu.stat). */
+function containerCpuNs(containerId: string): number {
+  const v1 = `/sys/fs/cgroup/cpuacct/docker/${containerId}/cpuacct.usage`;
+  if (fs.existsSync(v1)) return Number(fs.readFileSync(v1, "utf8").trim());
+  const v2 = `/sys/fs/cgroup/system.slice/docker-${containerId}.scope/cpu.stat`;
+  const usec = /usage_usec (\d+)/.exec(fs.readFileSync(v2, "utf8"))?.[1];
+  return Number(usec) * 1000;
+}
+
+interface ScenarioResult {
+  rate: number;
+  /** Registry process CPU per request, microseconds (the container's cgroup). */
+  registryUs: number;
+  /** dockerd + containerd + shim CPU per request (the request's log lines), microseconds. */
+  engineUs: number;
+}
+
+/** Runs `once` under load and measures its rate and the CPU it costs per request. */
+async function measured(t: Target, once: (worker: number, i: number) => Promise<void>) {
+  const id = t.reg.containerId;
+  const pids = engineProcesses(id);
+  const engineCpu = () => Object.values(pids).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const [cpu0, engine0] = [containerCpuNs(id), engineCpu()];
+  let count = 0;
+  const rate = await load(SECONDS, async (worker, i) => {
+    await once(worker, i);
+    count += 1;
+  });
+  return {
+    rate,
+    registryUs: (containerCpuNs(id) - cpu0) / 1000 / count,
+    engineUs: ((engineCpu() - engine0) * 1e6) / count,
+  };
+}
+
+/** Section 1: rates of the three request kinds, interleaved, and their CPU per request. */
 async function requestRates(t: Target, blobs: string[]) {
-  const scenarios: Record<string, () => Promise<number>> = {
+  const scenarios: Record<string, () => Promise<ScenarioResult>> = {
     "unauthenticated GET /v2/ (401)": () =>
-      load(SECONDS, async () => expectStatus((await request(t, "GET", "/v2/")).status, 401, "401")),
+      measured(t, async () => expectStatus((await request(t, "GET", "/v2/")).status, 401, "401")),
     "authenticated GET /v2/": () =>
-      load(SECONDS, async () =>
+      measured(t, async () =>
         expectStatus((await request(t, "GET", "/v2/", { auth: true })).status, 200, "GET /v2/"),
       ),
     "authenticated blob HEAD": () =>
-      load(SECONDS, async (worker, i) => {
+      measured(t, async (worker, i) => {
         const digest = blobs[(worker + i) % blobs.length];
         const res = await request(t, "HEAD", `/v2/${REPOSITORY}/blobs/${digest}`, { auth: true });
         expectStatus(res.status, 200, "blob HEAD");
       }),
   };
   const names = Object.keys(scenarios);
-  const rates: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const results: Record<string, ScenarioResult[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? names : [...names].reverse();
-    for (const name of order) rates[name].push(await scenarios[name]());
+    for (const name of order) results[name].push(await scenarios[name]());
   }
-  return Object.fromEntries(names.map((n) => [n, median(rates[n])]));
+  return Object.fromEntries(
+    names.map((n) => [
+      n,
+      {
+        rate: median(results[n].map((r) => r.rate)),
+        registryUs: median(results[n].map((r) => r.registryUs)),
+        engineUs: median(results[n].map((r) => r.engineUs)),
+      },
+    ]),
+  ) as Record<string, ScenarioResult>;
 }
 
 /** Section 2: full pulls per second (manifest, then config and every layer). */
@@ -342,12 +386,14 @@ async function main(): Promise<void> {
     `image: ${REPOSITORY}:1, ${blobs.length - 1} layers + config; ${CONCURRENCY} concurrent clients, ${ROUNDS} rounds of ${SECONDS} s`,
   );
 
-  const rates = await requestRates(defaults, blobs);
+  const results = await requestRates(defaults, blobs);
+  const rates = Object.fromEntries(Object.entries(results).map(([n, r]) => [n, r.rate]));
   const unauth = rates["unauthenticated GET /v2/ (401)"];
   console.log("\n1. requests per second, default registry (generated user, bcrypt cost 4):");
-  for (const [name, rate] of Object.entries(rates)) {
+  for (const [name, r] of Object.entries(results)) {
     console.log(
-      `   ${name.padEnd(34)} ${rate.toFixed(0).padStart(6)} /s  (x${(rate / unauth).toFixed(2)} of unauthenticated)`,
+      `   ${name.padEnd(34)} ${r.rate.toFixed(0).padStart(6)} /s  (x${(r.rate / unauth).toFixed(2)} of unauthenticated);` +
+        ` CPU per request: registry ${r.registryUs.toFixed(0)} us, dockerd+containerd+shim ${r.engineUs.toFixed(0)} us`,
     );
   }
   const cost10Rate = await load(SECONDS, async () => {
