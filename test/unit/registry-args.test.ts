@@ -414,6 +414,49 @@ describe("proxy.anonymousPulls: a pull-through cache dockerd can use as a mirror
   });
 });
 
+describe("no diff on a second run, with every new input", () => {
+  test("container tuning, bcrypt costs, Outputs, retention and an anonymous cache", async () => {
+    const program = () => [
+      new SecureRegistry("stable-tuned", {
+        tls: ecdsa,
+        hostname: pulumi.output("reg.test"),
+        additionalHostnames: pulumi.output(["mirror.test"]),
+        users: [
+          { username: "ci", password: "ci-password-0123456789", bcryptCost: 4 },
+          { username: "gen", bcryptCost: 6 },
+          { username: "human", password: pulumi.secret("correct horse battery") },
+        ],
+        env: pulumi.output({ REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_AGE: "72h" }),
+        storage: { retainOnDelete: false, deleteEnabled: pulumi.output(false) },
+        container: {
+          labels: [{ label: "team", value: "platform" }],
+          memory: 256,
+          networksAdvanced: [{ name: "backend", aliases: ["registry"] }],
+          envs: ["HTTPS_PROXY=http://proxy.internal:3128", pulumi.secret("NO_PROXY=.internal")],
+        },
+      }),
+      new SecureRegistry("stable-mirror", {
+        tls: ecdsa,
+        proxy: { remoteUrl: "https://registry-1.docker.io", anonymousPulls: true },
+        bindAddress: "10.0.0.2",
+      }),
+    ];
+    const settle = async (registries: SecureRegistry[]) => {
+      for (const r of registries) {
+        await Promise.all([outputOf(r.container.id), outputOf(r.htpasswd), outputOf(r.caCertPem)]);
+      }
+    };
+    await settle(program());
+    const firstRun = mocks.resources;
+    expect(mocks.rejections).toEqual([]);
+    const second = setupMocks({ priorState: firstRun });
+    await settle(program());
+    const summary = (rs: DeclaredResource[]) =>
+      rs.map((r) => [r.type, r.name, unwrapSecrets(r.inputs)]);
+    expect(summary(second.resources)).toEqual(summary(firstRun));
+  });
+});
+
 describe("property", () => {
   test("any mutated arguments give success or an InvalidInputError naming the field", async () => {
     await installLightMocks();
