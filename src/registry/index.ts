@@ -8,6 +8,7 @@ export {
   SecureRegistryTrustOptions,
   REGISTRY_DEFAULTS,
 } from "./args";
+export { RegistryContainerOptions, OWNED_CONTAINER_INPUTS } from "./container";
 export {
   CONFIG_PATHS,
   LAUNCHER_SCRIPT,
