@@ -111,6 +111,23 @@ void everyInputClassified;
 
 const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"];
 
+/**
+ * Value rules the docker provider and the engine enforce on tunable inputs (from the provider's
+ * validators): checked here so a bad value fails at construction, naming the field.
+ */
+const VALUE_RULES: Record<string, { min?: number; pattern?: RegExp; example: string }> = {
+  memory: { min: 0, example: "512 (MiB)" },
+  memoryReservation: { min: 0, example: "256 (MiB)" },
+  memorySwap: { min: -1, example: "-1 (unlimited) or 1024 (MiB)" },
+  shmSize: { min: 0, example: "64 (MiB)" },
+  cpuShares: { min: 0, example: "512" },
+  cpuPeriod: { min: 0, example: "100000" },
+  cpuQuota: { min: 0, example: "50000" },
+  cpuSet: { pattern: /^\d+([,-]\d+)*$/, example: '"0-1" or "0,2"' },
+  cgroupnsMode: { pattern: /^(private|host)?$/, example: '"private" or "host"' },
+  platform: { pattern: /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/, example: '"linux/amd64"' },
+};
+
 /** Paths inside the container that hold the component's files and data. */
 const OWNED_PATHS = [
   CONTAINER_PATHS.data,
@@ -244,6 +261,18 @@ export function checkContainerOptions(
     }
     inputs[key] = whenKnown(given, (v) => {
       checkShape(label, field, kind, v);
+      const rule = VALUE_RULES[key];
+      if (
+        rule &&
+        ((rule.min !== undefined && (v as number) < rule.min) ||
+          (rule.pattern !== undefined && !rule.pattern.test(v as string)))
+      ) {
+        fail(
+          label,
+          field,
+          `${field} ${describeValue(v)} is not accepted by Docker; use e.g. ${rule.example}.`,
+        );
+      }
       if (key === "restart" && !RESTART_POLICIES.includes(v as string)) {
         fail(
           label,
@@ -269,6 +298,13 @@ export function checkContainerOptions(
         });
       }
     });
+  }
+  if (options.gpus !== undefined && options.deviceRequests !== undefined) {
+    fail(
+      label,
+      "container.gpus",
+      "container.gpus and container.deviceRequests both set; the provider takes one of them.",
+    );
   }
   return { inputs, envs };
 }

@@ -360,6 +360,17 @@ describe("container tuning", () => {
       /container\.mounts\[0\]\.target "\/var\/lib\/registry" covers the component's files or data/,
     ],
     ["container not an object", "big" as never, /container is "big", not an object/],
+    [
+      "a negative memory limit",
+      { memory: -5 },
+      /container\.memory -5 is not accepted by Docker; use e\.g\. 512 \(MiB\)/,
+    ],
+    ["a bad cpuSet", { cpuSet: "0-" }, /container\.cpuSet "0-" is not accepted by Docker/],
+    [
+      "gpus and deviceRequests",
+      { gpus: "all", deviceRequests: [] },
+      /container\.gpus and container\.deviceRequests both set/,
+    ],
   ])("refuses %s, naming the option to use", async (_title, container, message) => {
     let error: unknown;
     try {
