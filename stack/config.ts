@@ -1,4 +1,5 @@
 import { validateUsername } from "../src/auth/validate";
+import { closestKey } from "../src/common/checks";
 import {
   validateBindAddress,
   validateHostname,
@@ -90,13 +91,42 @@ const IMAGE_ENTRY_HELP =
   'each entry is "<repository>:<tag>=<context>[,dockerfile=<path>][,target=<stage>][,flatten]", ' +
   'e.g. "app:1.0=./app,target=runtime"';
 
+/** Every key of the namespace: the settings, and the secret the program reads with getSecret. */
+export const CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULTS), "proxyPassword"];
+
+/**
+ * Problems with the config keys set in this stack's namespace (bare keys: the stack program lists
+ * `pulumi.runtime.allConfig()` and keeps those under `<project>:`): a key the stack does not read
+ * would be silently ignored (a typo such as `secure-registry:hostnme` leaves the default in place),
+ * so it is refused, with the likely key. Other namespaces (providers, `pulumi:`) are not ours.
+ */
+export function unknownConfigKeys(setKeys: readonly string[]): string[] {
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  return setKeys
+    .filter((k) => !CONFIG_KEYS.includes(k))
+    .sort()
+    .map((k) => {
+      const guess = closestKey(k, CONFIG_KEYS);
+      return (
+        `- ${prefix}${k}: is not a setting of this stack; ` +
+        (guess
+          ? `did you mean ${prefix}${guess}? (pulumi config rm ${prefix}${k}, then set ${prefix}${guess})`
+          : `the settings are ${CONFIG_KEYS.join(", ")} (pulumi config rm ${prefix}${k})`)
+      );
+    });
+}
+
 /**
  * Parses and checks the stack config; throws one error naming every bad key. Values are checked
  * with the components' own validators, so a bad value is reported under its config key before
- * any resource is declared.
+ * any resource is declared. `setKeys` are the keys set in this namespace (bare), to refuse those
+ * that do not exist.
  */
-export function parseStackConfig(raw: RawStackConfig): StackConfig {
-  const problems: string[] = [];
+export function parseStackConfig(
+  raw: RawStackConfig,
+  setKeys: readonly string[] = [],
+): StackConfig {
+  const problems: string[] = [...unknownConfigKeys(setKeys)];
   const key = (name: string) => `${CONFIG_NAMESPACE}:${name}`;
   const bad = (name: string, problem: string, fix: string) =>
     problems.push(`- ${key(name)}: ${problem}; ${fix}`);

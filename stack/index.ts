@@ -11,7 +11,13 @@ const raw: RawStackConfig = {};
 for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
   raw[key] = config.get(key);
 }
-const settings = parseStackConfig(raw);
+// Every key set in this project's namespace: one the stack does not read is refused (a typo would
+// otherwise leave the default in place without a word).
+const namespace = `${pulumi.getProject()}:`;
+const setKeys = Object.keys(pulumi.runtime.allConfig())
+  .filter((key) => key.startsWith(namespace))
+  .map((key) => key.slice(namespace.length));
+const settings = parseStackConfig(raw, setKeys);
 const outputs = createStack(settings, { proxyPassword: config.getSecret("proxyPassword") });
 
 export const endpoint = outputs.endpoint;

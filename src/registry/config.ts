@@ -114,7 +114,8 @@ export interface RegistryConfigSettings {
     /** CA certificate files of accepted client certificates (mTLS); none: no client certificates. */
     readonly clientCas?: readonly string[];
   };
-  readonly auth: { readonly realm: string; readonly htpasswdPath: string };
+  /** htpasswd auth; none: every request is allowed (an anonymous pull-through cache). */
+  readonly auth?: { readonly realm: string; readonly htpasswdPath: string };
   readonly logLevel: string;
   readonly storage: {
     readonly deleteEnabled: boolean;
@@ -159,9 +160,6 @@ export function registryEnv(settings: RegistryConfigSettings): Record<string, Re
     REGISTRY_HTTP_TLS_CERTIFICATE: settings.tls.certificate,
     REGISTRY_HTTP_TLS_KEY: settings.tls.key,
     REGISTRY_HTTP_TLS_MINIMUMTLS: settings.tls.minimumVersion,
-    REGISTRY_AUTH: "htpasswd",
-    REGISTRY_AUTH_HTPASSWD_REALM: settings.auth.realm,
-    REGISTRY_AUTH_HTPASSWD_PATH: settings.auth.htpasswdPath,
     REGISTRY_LOG_LEVEL: settings.logLevel,
     REGISTRY_STORAGE_DELETE_ENABLED: settings.storage.deleteEnabled,
     REGISTRY_HTTP_DEBUG_ADDR: settings.debugAddress,
@@ -170,6 +168,11 @@ export function registryEnv(settings: RegistryConfigSettings): Record<string, Re
     REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL: "10s",
     REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD: 3,
   };
+  if (settings.auth) {
+    env.REGISTRY_AUTH = "htpasswd";
+    env.REGISTRY_AUTH_HTPASSWD_REALM = settings.auth.realm;
+    env.REGISTRY_AUTH_HTPASSWD_PATH = settings.auth.htpasswdPath;
+  }
   const driver = settings.storage.driver.toUpperCase();
   for (const [key, value] of Object.entries(settings.storage.parameters)) {
     env[`REGISTRY_STORAGE_${driver}_${key.toUpperCase()}`] = value;

@@ -8,6 +8,7 @@ export {
   SecureRegistryTrustOptions,
   REGISTRY_DEFAULTS,
 } from "./args";
+export { RegistryContainerOptions, OWNED_CONTAINER_INPUTS } from "./container";
 export {
   CONFIG_PATHS,
   LAUNCHER_SCRIPT,
@@ -22,6 +23,7 @@ export {
   renderDockerConfigJson,
   dockerAuth,
   registryHealthcheck,
+  HEALTH_SCHEDULE,
   CONTAINER_PATHS,
   CONTAINER_PORT,
   DEBUG_ADDR,

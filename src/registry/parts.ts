@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { isDeferred } from "../common/checks";
 import { HtpasswdUsers } from "../auth/htpasswdUsers";
 import { RegistryClientCertificates } from "../tls/clientCertificates";
 import { RegistryCertificates } from "../tls/registryCertificates";
@@ -37,17 +38,23 @@ export function declareRegistryParts(
   parent: pulumi.Resource,
 ): RegistryParts {
   const tls = plan.tls;
+  // Only the options given are passed: RegistryCertificates refuses generation options next to
+  // an own certificate, and undefined keys would read as given.
+  const given = <T extends object>(values: T): Partial<T> =>
+    Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
   const certificates = new RegistryCertificates(
     `${name}-tls`,
     {
-      keyAlgorithm: tls.keyAlgorithm,
-      rsaBits: tls.rsaBits,
-      validityDays: tls.validityDays,
-      caValidityDays: tls.caValidityDays,
-      earlyRenewalDays: tls.earlyRenewalDays,
-      certPem: tls.certPem,
-      privateKeyPem: tls.privateKeyPem,
-      caCertPem: tls.caCertPem,
+      ...given({
+        keyAlgorithm: tls.keyAlgorithm,
+        rsaBits: tls.rsaBits,
+        validityDays: tls.validityDays,
+        caValidityDays: tls.caValidityDays,
+        earlyRenewalDays: tls.earlyRenewalDays,
+        certPem: tls.certPem,
+        privateKeyPem: tls.privateKeyPem,
+        caCertPem: tls.caCertPem,
+      }),
       hostnames: plan.certHostnames,
       ipAddresses: plan.certIps,
     },
@@ -64,14 +71,16 @@ export function declareRegistryParts(
             caCertPem: certificates.caCertPem,
             // Defined: tls.clientCertificates was refused with the user's own certificate.
             caPrivateKeyPem: certificates.caPrivateKeyPem!,
-            keyAlgorithm: tls.keyAlgorithm,
-            rsaBits: tls.rsaBits,
-            validityDays: tls.validityDays,
-            earlyRenewalDays: tls.earlyRenewalDays,
+            // The server's options when they are plain values; one given as an Output cannot
+            // shape resources at construction, so the client certificates use the default.
+            keyAlgorithm: plainOrDefault(tls.keyAlgorithm),
+            rsaBits: plainOrDefault(tls.rsaBits),
+            validityDays: plainOrDefault(tls.validityDays),
+            earlyRenewalDays: plainOrDefault(tls.earlyRenewalDays),
           },
           { parent },
         );
-  const users = new HtpasswdUsers(`${name}-users`, { users: [...plan.users] }, { parent });
+  const users = new HtpasswdUsers(`${name}-users`, { users: plan.users }, { parent });
   const httpSecret = pulumi.secret(
     plan.httpSecret ??
       new random.RandomPassword(
@@ -82,6 +91,11 @@ export function declareRegistryParts(
       ).result,
   );
   return { certificates, clientCertificates, users, httpSecret };
+}
+
+/** `value` when it is known at construction, else undefined (the option's default). */
+function plainOrDefault<T>(value: pulumi.Input<T> | undefined): T | undefined {
+  return value === undefined || isDeferred(value) ? undefined : (value as T);
 }
 
 /** A file the registry process reads, at `path` inside its container. */
@@ -112,9 +126,10 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
       plan.realm,
       plan.minimumVersion,
       plan.logLevel,
+      plan.deleteEnabled,
       plan.proxy ? pulumi.all([plan.proxy.remoteUrl, plan.proxy.username]) : undefined,
     ])
-    .apply(([realm, minimumVersion, logLevel, proxy]) =>
+    .apply(([realm, minimumVersion, logLevel, deleteEnabled, proxy]) =>
       registryEnv({
         listenAddress: `0.0.0.0:${CONTAINER_PORT}`,
         tls: {
@@ -123,10 +138,10 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
           minimumVersion,
           clientCas: clientCas.map((f) => f.path),
         },
-        auth: { realm, htpasswdPath: CONTAINER_PATHS.htpasswd },
+        auth: plan.auth ? { realm, htpasswdPath: CONTAINER_PATHS.htpasswd } : undefined,
         logLevel,
         storage: {
-          deleteEnabled: plan.deleteEnabled,
+          deleteEnabled,
           driver: "filesystem",
           parameters: { rootdirectory: CONTAINER_PATHS.data },
         },
@@ -165,7 +180,9 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
           ),
         ]
       : []),
-    ...(Object.keys(plan.env).length > 0 ? [secretEnvFile("env.env", userEnv.secret)] : []),
+    ...(isDeferred(plan.env) || Object.keys(plan.env).length > 0
+      ? [secretEnvFile("env.env", userEnv.secret)]
+      : []),
     {
       path: CONTAINER_PATHS.certificate,
       content: parts.certificates.certPem,
@@ -179,12 +196,17 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
       mode: FILE_MODES.privateKey,
     },
     ...clientCas,
-    {
-      path: CONTAINER_PATHS.htpasswd,
-      content: pulumi.secret(parts.users.htpasswd),
-      secret: true,
-      mode: FILE_MODES.htpasswd,
-    },
+    // An anonymous cache has no auth: no htpasswd for it to read.
+    ...(plan.auth
+      ? [
+          {
+            path: CONTAINER_PATHS.htpasswd,
+            content: pulumi.secret(parts.users.htpasswd),
+            secret: true,
+            mode: FILE_MODES.htpasswd,
+          },
+        ]
+      : []),
   ];
   return { env, files };
 }
@@ -192,21 +214,39 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
 /**
  * Splits user `env` into entries for the container's `envs` (readable in previews) and entries
  * for a secret env file: an entry is secret when its key names a secret or its value is a Pulumi
- * secret. Which values are secret is known without their values, so previews show the same split.
- * Values are unwrapped only to place the non-secret ones; secret ones never reach `plain`.
+ * secret. For a plain map, which values are secret is known without their values, so previews
+ * show the same split. A map given as an Output is split once known; when that Output is itself
+ * secret, every entry is. Values are unwrapped only to place the non-secret ones; secret ones never
+ * reach `plain`.
  */
-function splitSecretEnv(env: Record<string, pulumi.Input<string>>): {
+function splitSecretEnv(env: pulumi.Input<Record<string, pulumi.Input<string>>>): {
   plain: pulumi.Output<Record<string, string>>;
   secret: pulumi.Output<Record<string, string>>;
 } {
-  const keys = Object.keys(env).sort();
+  if (isDeferred(env)) {
+    const map = pulumi.output(env);
+    const split = pulumi.all([map, pulumi.isSecret(map)]).apply(([known, wholeSecret]) => {
+      const plain: Record<string, string> = {};
+      const secret: Record<string, string> = {};
+      for (const key of Object.keys(known).sort()) {
+        (wholeSecret || isSecretEnvKey(key) ? secret : plain)[key] = known[key];
+      }
+      return { plain, secret };
+    });
+    return {
+      plain: pulumi.unsecret(split.apply((s) => s.plain)),
+      secret: pulumi.secret(split.apply((s) => s.secret)),
+    };
+  }
+  const entries = env as Record<string, pulumi.Input<string>>;
+  const keys = Object.keys(entries).sort();
   const flags = pulumi.output(
     Promise.all(
       keys.map((key) =>
         isSecretEnvKey(key)
           ? true
-          : pulumi.Output.isInstance(env[key])
-            ? pulumi.isSecret(env[key] as pulumi.Output<string>)
+          : pulumi.Output.isInstance(entries[key])
+            ? pulumi.isSecret(entries[key] as pulumi.Output<string>)
             : false,
       ),
     ),
@@ -215,12 +255,12 @@ function splitSecretEnv(env: Record<string, pulumi.Input<string>>): {
     Object.fromEntries(
       keys.flatMap((key, i) => (secretFlags[i] === wantSecret ? [[key, values[i]]] : [])),
     ) as Record<string, string>;
-  const revealed = keys.map((key) => pulumi.unsecret(pulumi.output(env[key])));
+  const revealed = keys.map((key) => pulumi.unsecret(pulumi.output(entries[key])));
   return {
     plain: pulumi.all([flags, pulumi.all(revealed)]).apply(([f, v]) => pick(false, v, f)),
     secret: pulumi.secret(
       pulumi
-        .all([flags, pulumi.all(keys.map((key) => env[key]))])
+        .all([flags, pulumi.all(keys.map((key) => entries[key]))])
         .apply(([f, v]) => pick(true, v, f)),
     ),
   };

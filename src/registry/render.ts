@@ -54,18 +54,44 @@ export function renderDockerConfigJson(
   });
 }
 
+/** Ticks of the kernel clock per second in /proc/<pid>/stat (USER_HZ: 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/** How a registry's health check is scheduled (see `registryHealthcheck`). */
+export const HEALTH_SCHEDULE = {
+  /** Engine interval between probes: also the delay of the first probe on engines before 25. */
+  interval: "250ms",
+  /** Seconds after the registry process started during which a probe checks at once. */
+  startPhaseSeconds: 3,
+  /** Seconds a probe after the start phase waits before it checks: the steady-state period. */
+  steadySleepSeconds: 25,
+  /** Tries (0.1 s apart) of the first probe while the registry is starting. */
+  startTries: 150,
+} as const;
+
 /**
  * The health check, in the shape of `docker.Container`'s `healthcheck` input.
  *
- * Two probes, both plain HTTP over loopback with busybox `wget` (in registry:2's Alpine and in
- * busybox-static), so neither depends on TLS support in the probe (busybox's TLS stops at 1.2 and
- * fails against `minimumVersion: "tls1.3"`) nor on credentials:
+ * What it checks: two probes, both plain HTTP over loopback with busybox `wget` (in registry:2's
+ * Alpine and in busybox-static), so neither depends on TLS support in the probe (busybox's TLS
+ * stops at 1.2 and fails against `minimumVersion: "tls1.3"`) nor on credentials:
  * 1. `/debug/health` on the debug server: 200 only while the storage driver check passes.
  * 2. A plain-HTTP request to the TLS port: Go's TLS server answers `HTTP/1.0 400`, which proves the
  *    main listener is up with its certificate loaded. The debug server starts before the main
  *    listener, so (1) alone could report healthy a moment too early.
  *
- * Docker engines before 25 ignore `startInterval`, so `interval` itself is short.
+ * When: `pulumi up` (the docker provider's `wait`) polls the container once a second and must
+ * see it healthy soon after the start request. Engines before 25 (Debian's 20.10) ignore
+ * `startInterval` and run the first probe only after `interval`, so `interval` is short (250 ms).
+ * A 250 ms probe for the life of the container would cost dockerd, containerd and the shim an
+ * exec every quarter second, so the probe paces itself by the registry's age (PID 1's start time
+ * against its own, both in /proc/<pid>/stat):
+ * - in the first `startPhaseSeconds`, it checks at once, and the first probe retries every 0.1 s
+ *   until the registry answers: healthy as soon as the registry is;
+ * - afterwards it sleeps `steadySleepSeconds` before checking: one exec every ~25 s, as a 25 s
+ *   interval would give. An unhealthy registry is reported after `retries` such probes (~75 s).
+ * A restarted registry (restart policy) is a new PID 1, so its start phase begins again. Newer
+ * engines use `startInterval` during `startPeriod`; the same pacing applies.
  */
 export function registryHealthcheck(): {
   tests: string[];
@@ -75,15 +101,28 @@ export function registryHealthcheck(): {
   timeout: string;
   retries: number;
 } {
-  const probe =
+  const s = HEALTH_SCHEDULE;
+  const ready =
+    // No `wget -T`: Debian's busybox-static crashes on it. A hanging check is ended by `timeout`.
     `wget -q -O /dev/null http://${DEBUG_ADDR}/debug/health && ` +
     `wget -O /dev/null http://127.0.0.1:${CONTAINER_PORT}/ 2>&1 | grep -q ' HTTP/'`;
+  const probe = [
+    // Field 22 of /proc/<pid>/stat is the start time in clock ticks.
+    "read -r p < /proc/1/stat; set -- $p; born=${22}",
+    "read -r p < /proc/$$/stat; set -- $p; now=${22}",
+    `ready() { ${ready}; }`,
+    `if [ $((now - born)) -lt ${s.startPhaseSeconds * CLOCK_TICKS} ]; then`,
+    `  i=0; until ready; do i=$((i + 1)); [ $i -ge ${s.startTries} ] && exit 1; sleep 0.1; done; exit 0`,
+    "fi",
+    `sleep ${s.steadySleepSeconds}; ready`,
+  ].join("\n");
   return {
     tests: ["CMD-SHELL", probe],
-    interval: "2s",
-    startInterval: "1s",
+    interval: s.interval,
+    startInterval: s.interval,
     startPeriod: "30s",
-    timeout: "3s",
+    // A steady-state probe sleeps 25 s, then checks: a check hanging past 15 s fails the probe.
+    timeout: "40s",
     retries: 3,
   };
 }

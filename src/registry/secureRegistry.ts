@@ -79,17 +79,30 @@ export class SecureRegistry extends pulumi.ComponentResource {
       { name: plan.image, keepLocally: true },
       { parent: this },
     );
-    this.volume = new docker.Volume(`${name}-data`, { name: plan.volumeName }, { parent: this });
+    this.volume = new docker.Volume(
+      `${name}-data`,
+      { name: plan.volumeName },
+      // Retained by default: a destroy (or a replacement) forgets the volume instead of deleting
+      // every pushed image; the next up with the same name finds the data again.
+      { parent: this, retainOnDelete: plan.retainOnDelete },
+    );
 
     this.container = new docker.Container(
       `${name}-container`,
       {
+        restart: "always",
+        // The user's tuning first: what the component owns below cannot be overridden (checked).
+        ...plan.container.inputs,
         name: plan.containerName,
         image: image.imageId,
-        restart: "always",
         mustRun: true,
         entrypoints: launcherEntrypoint(),
-        envs: runtime.env,
+        envs:
+          plan.container.envs === undefined
+            ? runtime.env
+            : pulumi
+                .all([runtime.env, plan.container.envs])
+                .apply(([registry, process]) => [...registry, ...process]),
         ports: [
           { internal: CONTAINER_PORT, external: plan.port, ip: plan.bindAddress, protocol: "tcp" },
         ],

@@ -110,22 +110,46 @@ export function validateSingleLine(label: string, field: string, value: unknown)
   }
 }
 
+/** `text` with any `user:password@` part of a URL replaced, for messages. */
+export function redactUrl(text: string): string {
+  return text.replace(/(\/\/)[^/@\s]*@/g, "$1<credentials>@");
+}
+
+/**
+ * The upstream of a pull-through cache: `http(s)://host[:port]` and nothing else. Credentials in
+ * the URL are refused (they would sit in plain text in the container's settings; use `username` /
+ * `password`), and so is a path (distribution appends `/v2/...` itself). Messages never show the
+ * URL's credentials.
+ */
 export function validateProxyUrl(label: string, field: string, value: unknown): void {
-  let ok = false;
-  if (typeof value === "string" && !/[\s]/.test(value)) {
-    try {
-      const url = new URL(value);
-      ok = (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
-    } catch {
-      ok = false;
-    }
+  const example = "use the upstream registry's address, e.g. https://registry-1.docker.io";
+  if (typeof value !== "string" || value.trim() === "") {
+    fail(label, field, `${field} is ${describeValue(value)}, not an http(s) URL; ${example}.`);
   }
-  if (!ok) {
+  const shown = describeValue(redactUrl(value));
+  let url: URL | undefined;
+  try {
+    url = /\s/.test(value) ? undefined : new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
+    fail(label, field, `${field} ${shown} is not an http(s) URL; ${example}.`);
+  }
+  if (url.username !== "" || url.password !== "") {
     fail(
       label,
       field,
-      `${field} ${describeValue(value)} is not an http(s) URL; use the upstream registry's ` +
-        `address, e.g. https://registry-1.docker.io.`,
+      `${field} ${shown} carries credentials; put them in proxy.username and proxy.password ` +
+        `(the password is kept secret) and give the URL without them.`,
+    );
+  }
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search !== "" || url.hash !== "") {
+    fail(
+      label,
+      field,
+      `${field} ${shown} has a path or query; give only scheme, host and port, e.g. ` +
+        `${url.protocol}//${url.host} (the registry adds /v2/ itself).`,
     );
   }
 }
@@ -151,7 +175,12 @@ export function validateProxyCredentials(
 
 export function validateRealm(label: string, field: string, value: unknown): void {
   if (typeof value !== "string" || value.trim() === "") {
-    fail(label, field, `${field} is empty; use a short text such as "Registry realm".`);
+    fail(
+      label,
+      field,
+      `${field} is ${typeof value === "string" ? "empty" : describeValue(value)}; use a short ` +
+        `text such as "Registry realm".`,
+    );
   }
   validateSingleLine(label, field, value);
 }

@@ -1,6 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { checkOneOf, componentLabel, fail, whenKnown } from "../common/checks";
+import {
+  checkList,
+  checkObject,
+  checkOneOf,
+  checkString,
+  componentLabel,
+  fail,
+  isDeferred,
+  whenKnown,
+} from "../common/checks";
 import { validateHostname, validateIp } from "../common/validators";
 import {
   KEY_ALGORITHMS,
@@ -25,31 +34,50 @@ export interface OwnCertificate {
 /** How generated certificates are made. */
 export interface CertificateOptions {
   /** Key algorithm of the CA and server keys: "RSA" or "ECDSA" (curve P-256). Default "RSA". */
-  readonly keyAlgorithm?: KeyAlgorithm;
+  readonly keyAlgorithm?: pulumi.Input<KeyAlgorithm>;
   /** RSA key size: 2048, 3072 or 4096. Default 4096. Ignored for ECDSA. */
-  readonly rsaBits?: number;
-  /** Days the server certificate is valid. Default 365. */
-  readonly validityDays?: number;
-  /** Days the CA certificate is valid; at least `validityDays`. Default 3650. */
-  readonly caValidityDays?: number;
+  readonly rsaBits?: pulumi.Input<number>;
+  /** Days the server certificate is valid, 1-36500. Default 365. */
+  readonly validityDays?: pulumi.Input<number>;
+  /** Days the CA certificate is valid; at least `validityDays`. Default 3650 (or `validityDays`). */
+  readonly caValidityDays?: pulumi.Input<number>;
   /**
    * Days before expiry from which a `pulumi up` renews a certificate (and so replaces whatever
    * consumes it). Must be less than `validityDays`. Default 30.
    */
-  readonly earlyRenewalDays?: number;
+  readonly earlyRenewalDays?: pulumi.Input<number>;
 }
+
+/** Option names of CertificateOptions and OwnCertificate, for unknown-key checks. */
+export const CERTIFICATE_OPTION_KEYS = [
+  "keyAlgorithm",
+  "rsaBits",
+  "validityDays",
+  "caValidityDays",
+  "earlyRenewalDays",
+] as const;
+export const OWN_CERTIFICATE_KEYS = ["certPem", "privateKeyPem", "caCertPem"] as const;
 
 export interface RegistryCertificatesArgs extends CertificateOptions, OwnCertificate {
   /**
-   * DNS names of the registry, all put in the server certificate's SANs. Default ["localhost"]
-   * (none with your own certificate, which must then cover the names given).
+   * DNS names of the registry, all put in the server certificate's SANs. A list, or an Output of
+   * one. Default ["localhost"] when neither names nor addresses are given (none with your own
+   * certificate, which must then cover the names given).
    */
-  readonly hostnames?: pulumi.Input<string>[];
-  /** IP addresses of the registry, all put in the SANs. Default []. */
-  readonly ipAddresses?: pulumi.Input<string>[];
+  readonly hostnames?: pulumi.Input<pulumi.Input<string>[]>;
+  /** IP addresses of the registry, all put in the SANs. A list, or an Output of one. Default []. */
+  readonly ipAddresses?: pulumi.Input<pulumi.Input<string>[]>;
   /** Organization in the certificates' subjects. Default "pulumi-secure-registry". */
-  readonly organization?: string;
+  readonly organization?: pulumi.Input<string>;
 }
+
+const ARG_KEYS = [
+  ...CERTIFICATE_OPTION_KEYS,
+  ...OWN_CERTIFICATE_KEYS,
+  "hostnames",
+  "ipAddresses",
+  "organization",
+] as const;
 
 export const CERTIFICATE_DEFAULTS = {
   keyAlgorithm: "RSA" as KeyAlgorithm,
@@ -80,6 +108,11 @@ export function privateKeyArgs(keyAlgorithm: KeyAlgorithm, rsaBits: number): tls
 
 const TYPE = "secure-registry:tls:RegistryCertificates";
 
+/** The plain strings of a list, when the list itself is plain (else none). */
+function plainStrings(values: unknown): string[] {
+  return Array.isArray(values) ? values.filter((v): v is string => typeof v === "string") : [];
+}
+
 /**
  * For your own certificate given as plain PEMs: the key must be the certificate's and every name
  * and address known now must be among its SANs.
@@ -88,21 +121,20 @@ export function checkOwnCertificateFits(
   label: string,
   prefix: string,
   own: OwnCertificate,
-  dnsNames: pulumi.Input<string>[],
-  ipAddresses: pulumi.Input<string>[],
+  dnsNames: unknown,
+  ipAddresses: unknown,
 ): void {
   if (typeof own.certPem !== "string" || typeof own.privateKeyPem !== "string") return;
-  const plain = (values: pulumi.Input<string>[]) =>
-    values.filter((v): v is string => typeof v === "string");
   validateOwnCertificateFits(
     label,
     prefix,
     { certPem: own.certPem, privateKeyPem: own.privateKeyPem },
-    { dnsNames: plain(dnsNames), ipAddresses: plain(ipAddresses) },
+    { dnsNames: plainStrings(dnsNames), ipAddresses: plainStrings(ipAddresses) },
   );
 }
 
-interface ResolvedOptions {
+/** Generated-certificate options with defaults applied. */
+export interface ResolvedOptions {
   keyAlgorithm: KeyAlgorithm;
   rsaBits: number;
   validityDays: number;
@@ -111,20 +143,24 @@ interface ResolvedOptions {
 }
 
 /**
- * Validates certificate options and returns them with defaults. `prefix` is how the fields are
- * named in messages ("" standalone, "tls." inside SecureRegistry). Returns undefined options when
- * the user brings their own certificate.
+ * Validates certificate options and returns them with defaults: plain when every option is plain,
+ * else an Output checked once known. `prefix` is how the fields are named in messages ("" alone,
+ * "tls." inside SecureRegistry). `own` is true when the user brings their own certificate; the
+ * own PEMs are checked (now, or when known) and returned.
  */
 export function resolveCertificateOptions(
   label: string,
   prefix: string,
   args: CertificateOptions & OwnCertificate,
-): { own: boolean; options: ResolvedOptions } {
+): {
+  own: boolean;
+  options: ResolvedOptions | pulumi.Output<ResolvedOptions>;
+  pems: OwnCertificate;
+} {
   const own = validateOwnCertificate(label, prefix, args);
+  let pems: OwnCertificate = {};
   if (own) {
-    const generatedOnly = (
-      ["keyAlgorithm", "rsaBits", "validityDays", "caValidityDays", "earlyRenewalDays"] as const
-    ).filter((f) => args[f] !== undefined);
+    const generatedOnly = CERTIFICATE_OPTION_KEYS.filter((f) => args[f] !== undefined);
     if (generatedOnly.length > 0) {
       fail(
         label,
@@ -134,27 +170,66 @@ export function resolveCertificateOptions(
           `your own; remove one or the other.`,
       );
     }
-    if (typeof args.certPem === "string")
-      validatePem(label, `${prefix}certPem`, args.certPem, "CERTIFICATE");
-    if (typeof args.caCertPem === "string")
-      validatePem(label, `${prefix}caCertPem`, args.caCertPem, "CERTIFICATE");
-    if (typeof args.privateKeyPem === "string")
-      validatePem(label, `${prefix}privateKeyPem`, args.privateKeyPem, "PRIVATE KEY");
+    const pem = (field: "certPem" | "caCertPem" | "privateKeyPem") =>
+      whenKnown(args[field]!, (v) =>
+        validatePem(
+          label,
+          `${prefix}${field}`,
+          v,
+          field === "privateKeyPem" ? "PRIVATE KEY" : "CERTIFICATE",
+        ),
+      );
+    pems = {
+      certPem: pem("certPem"),
+      caCertPem: pem("caCertPem"),
+      privateKeyPem: pem("privateKeyPem"),
+    };
   }
-  const options: ResolvedOptions = {
-    keyAlgorithm: args.keyAlgorithm ?? CERTIFICATE_DEFAULTS.keyAlgorithm,
-    rsaBits: args.rsaBits ?? CERTIFICATE_DEFAULTS.rsaBits,
-    validityDays: args.validityDays ?? CERTIFICATE_DEFAULTS.validityDays,
-    caValidityDays:
-      args.caValidityDays ?? Math.max(CERTIFICATE_DEFAULTS.caValidityDays, args.validityDays ?? 0),
-    earlyRenewalDays: args.earlyRenewalDays ?? CERTIFICATE_DEFAULTS.earlyRenewalDays,
+  const complete = (values: {
+    keyAlgorithm?: unknown;
+    rsaBits?: unknown;
+    validityDays?: unknown;
+    caValidityDays?: unknown;
+    earlyRenewalDays?: unknown;
+  }): ResolvedOptions => {
+    // Only undefined means "not given": null is a wrong value like any other.
+    const or = (value: unknown, fallback: unknown) => (value === undefined ? fallback : value);
+    const keyAlgorithm = or(values.keyAlgorithm, CERTIFICATE_DEFAULTS.keyAlgorithm);
+    checkOneOf(label, `${prefix}keyAlgorithm`, keyAlgorithm, KEY_ALGORITHMS);
+    const rsaBits = or(values.rsaBits, CERTIFICATE_DEFAULTS.rsaBits);
+    if (keyAlgorithm === "RSA") checkOneOf(label, `${prefix}rsaBits`, rsaBits, RSA_KEY_SIZES);
+    const validityDays = or(values.validityDays, CERTIFICATE_DEFAULTS.validityDays);
+    const options = {
+      keyAlgorithm: keyAlgorithm as KeyAlgorithm,
+      rsaBits: rsaBits as number,
+      validityDays: validityDays as number,
+      caValidityDays: or(
+        values.caValidityDays,
+        typeof validityDays === "number"
+          ? Math.max(CERTIFICATE_DEFAULTS.caValidityDays, validityDays)
+          : CERTIFICATE_DEFAULTS.caValidityDays,
+      ) as number,
+      earlyRenewalDays: or(
+        values.earlyRenewalDays,
+        CERTIFICATE_DEFAULTS.earlyRenewalDays,
+      ) as number,
+    };
+    validateValidity(label, prefix, options);
+    return options;
   };
-  checkOneOf(label, `${prefix}keyAlgorithm`, options.keyAlgorithm, KEY_ALGORITHMS);
-  if (options.keyAlgorithm === "RSA") {
-    checkOneOf(label, `${prefix}rsaBits`, options.rsaBits, RSA_KEY_SIZES);
-  }
-  validateValidity(label, prefix, options);
-  return { own, options };
+  const given = Object.fromEntries(CERTIFICATE_OPTION_KEYS.map((k) => [k, args[k]]));
+  const options = Object.values(given).some(isDeferred)
+    ? pulumi.output(given).apply((known) => complete(known))
+    : complete(given);
+  return { own, options, pems };
+}
+
+/** `f(options)`, plain when `options` is plain. */
+function pick<T>(
+  options: ResolvedOptions | pulumi.Output<ResolvedOptions>,
+  f: (o: ResolvedOptions) => T,
+): T | pulumi.Output<T> {
+  return pulumi.Output.isInstance(options) ? options.apply(f) : f(options);
 }
 
 /**
@@ -185,68 +260,97 @@ export class RegistryCertificates extends pulumi.ComponentResource {
     opts?: pulumi.ComponentResourceOptions,
   ) {
     const label = componentLabel("RegistryCertificates", name);
-    const { own, options } = resolveCertificateOptions(label, "", args);
+    checkObject(label, "", args, ARG_KEYS);
+    const { own, options, pems } = resolveCertificateOptions(label, "", args);
+    const ipsGiven =
+      args.ipAddresses !== undefined &&
+      !(Array.isArray(args.ipAddresses) && args.ipAddresses.length === 0);
     const hostnames =
-      args.hostnames ??
-      (own || args.ipAddresses?.length ? [] : [...CERTIFICATE_DEFAULTS.hostnames]);
-    const ipAddresses = args.ipAddresses ?? [];
-    const dnsNames = hostnames.map((h, i) =>
-      whenKnown(h, (v) => validateHostname(label, `hostnames[${i}]`, v)),
-    );
-    const ips = ipAddresses.map((ip, i) =>
-      whenKnown(ip, (v) => validateIp(label, `ipAddresses[${i}]`, v)),
-    );
-    if (!own && dnsNames.length === 0 && ips.length === 0) {
-      fail(
-        label,
-        "hostnames",
-        `hostnames and ipAddresses are both empty, but Go clients (docker) reject a ` +
-          `certificate without SANs; list at least one name or address.`,
-      );
-    }
-    if (own) checkOwnCertificateFits(label, "", args, hostnames, ipAddresses);
-    const organization = args.organization ?? CERTIFICATE_DEFAULTS.organization;
+      args.hostnames !== undefined
+        ? args.hostnames
+        : own || ipsGiven
+          ? []
+          : [...CERTIFICATE_DEFAULTS.hostnames];
+    const dnsNames = checkList<string>(label, "hostnames", hostnames, (field, v) =>
+      validateHostname(label, field, v),
+    )!;
+    const ips = checkList<string>(
+      label,
+      "ipAddresses",
+      args.ipAddresses === undefined ? [] : args.ipAddresses,
+      (field, v) => validateIp(label, field, v),
+    )!;
+    const noSans = (names: unknown[], addresses: unknown[]) => {
+      if (!own && names.length === 0 && addresses.length === 0) {
+        fail(
+          label,
+          "hostnames",
+          `hostnames and ipAddresses are both empty, but Go clients (docker) reject a ` +
+            `certificate without SANs; list at least one name or address.`,
+        );
+      }
+    };
+    const listsPlain = Array.isArray(dnsNames) && Array.isArray(ips);
+    if (listsPlain) noSans(dnsNames as unknown[], ips as unknown[]);
+    if (own) checkOwnCertificateFits(label, "", args, hostnames, args.ipAddresses);
+    const organization =
+      checkString(label, "organization", args.organization) ?? CERTIFICATE_DEFAULTS.organization;
 
     super(TYPE, name, {}, opts);
 
     if (own) {
-      this.certPem = pulumi.output(args.certPem!);
-      this.caCertPem = pulumi.output(args.caCertPem!);
-      this.privateKeyPem = pulumi.secret(args.privateKeyPem!);
+      this.certPem = pulumi.output(pems.certPem!);
+      this.caCertPem = pulumi.output(pems.caCertPem!);
+      this.privateKeyPem = pulumi.secret(pems.privateKeyPem!);
     } else {
       const hours = (days: number) => days * 24;
-      const caKey = new tls.PrivateKey(
-        `${name}-ca-key`,
-        privateKeyArgs(options.keyAlgorithm, options.rsaBits),
-        { parent: this },
-      );
+      const keyArgs = (): tls.PrivateKeyArgs =>
+        pulumi.Output.isInstance(options)
+          ? {
+              algorithm: options.keyAlgorithm,
+              rsaBits: options.apply((o) =>
+                o.keyAlgorithm === "RSA" ? o.rsaBits : undefined,
+              ) as pulumi.Output<number>,
+              ecdsaCurve: options.apply((o) =>
+                o.keyAlgorithm === "ECDSA" ? "P256" : undefined,
+              ) as pulumi.Output<string>,
+            }
+          : privateKeyArgs(options.keyAlgorithm, options.rsaBits);
+      const caKey = new tls.PrivateKey(`${name}-ca-key`, keyArgs(), { parent: this });
       const caCert = new tls.SelfSignedCert(
         `${name}-ca-cert`,
         {
           privateKeyPem: caKey.privateKeyPem,
           isCaCertificate: true,
           subject: { commonName: `${name} registry CA`, organization },
-          validityPeriodHours: hours(options.caValidityDays),
-          earlyRenewalHours: hours(options.earlyRenewalDays),
+          validityPeriodHours: pick(options, (o) => hours(o.caValidityDays)),
+          earlyRenewalHours: pick(options, (o) => hours(o.earlyRenewalDays)),
           allowedUses: CA_ALLOWED_USES,
         },
         { parent: this },
       );
-      const serverKey = new tls.PrivateKey(
-        `${name}-server-key`,
-        privateKeyArgs(options.keyAlgorithm, options.rsaBits),
-        { parent: this },
-      );
+      const serverKey = new tls.PrivateKey(`${name}-server-key`, keyArgs(), { parent: this });
+      // With a list known only later, the SAN check runs when it is known.
+      const [csrNames, csrIps] = listsPlain
+        ? [dnsNames, ips]
+        : (() => {
+            const both = pulumi.all([dnsNames, ips]).apply(([n, a]) => {
+              noSans(n, a);
+              return [n, a] as const;
+            });
+            return [both.apply(([n]) => [...n]), both.apply(([, a]) => [...a])];
+          })();
+      const commonName =
+        listsPlain && (dnsNames as unknown[]).length + (ips as unknown[]).length > 0
+          ? ((dnsNames as pulumi.Input<string>[])[0] ?? (ips as pulumi.Input<string>[])[0])
+          : pulumi.all([csrNames, csrIps]).apply(([n, a]) => n[0] ?? a[0]);
       const request = new tls.CertRequest(
         `${name}-server-csr`,
         {
           privateKeyPem: serverKey.privateKeyPem,
-          subject: {
-            commonName: dnsNames.length > 0 ? dnsNames[0] : ips[0],
-            organization,
-          },
-          dnsNames,
-          ipAddresses: ips,
+          subject: { commonName, organization },
+          dnsNames: csrNames,
+          ipAddresses: csrIps,
         },
         { parent: this },
       );
@@ -256,9 +360,9 @@ export class RegistryCertificates extends pulumi.ComponentResource {
           certRequestPem: request.certRequestPem,
           caPrivateKeyPem: caKey.privateKeyPem,
           caCertPem: caCert.certPem,
-          validityPeriodHours: hours(options.validityDays),
-          earlyRenewalHours: hours(options.earlyRenewalDays),
-          allowedUses: serverAllowedUses(options.keyAlgorithm),
+          validityPeriodHours: pick(options, (o) => hours(o.validityDays)),
+          earlyRenewalHours: pick(options, (o) => hours(o.earlyRenewalDays)),
+          allowedUses: pick(options, (o) => serverAllowedUses(o.keyAlgorithm)),
         },
         { parent: this },
       );

@@ -14,12 +14,16 @@ import {
   TlsProbeResult,
 } from "../support/probes";
 import * as tls from "tls";
+import { bcryptCostOf } from "../../src/auth";
 
 jest.setTimeout(180_000);
 
 const HOSTNAME = "registry.srtest.internal";
 const REALM = "srtest private registry";
 const SUPPLIED = { username: "supplied-user", password: "Supplied-passw0rd-for-tests-0123" };
+/** A supplied token at the cheapest cost, and one at a cost above the default. */
+const CHEAP = { username: "cheap-token", password: "Cheap-token-0123456789abcdef", bcryptCost: 4 };
+const DEAR = { username: "dear-user", password: "Dear-passw0rd-for-tests", bcryptCost: 12 };
 
 /** Offer exactly one protocol version, with every cipher allowed, so a refusal is the server's. */
 function offerOnly(version: tls.SecureVersion) {
@@ -41,7 +45,7 @@ describeWithEngine("SecureRegistry on a real engine: health, TLS, auth", () => {
       {
         hostname: HOSTNAME,
         realm: REALM,
-        users: [{ username: "generated-user" }, SUPPLIED],
+        users: [{ username: "generated-user" }, SUPPLIED, CHEAP, DEAR],
       },
       { label: "basics" },
     );
@@ -131,7 +135,7 @@ describeWithEngine("SecureRegistry on a real engine: health, TLS, auth", () => {
 
     it("outputs one credential per declared user, the supplied password unchanged", () => {
       expect(reg.credentials.map((c) => c.username).sort()).toEqual(
-        ["generated-user", SUPPLIED.username].sort(),
+        ["generated-user", SUPPLIED.username, CHEAP.username, DEAR.username].sort(),
       );
       expect(reg.credentials.find((c) => c.username === SUPPLIED.username)?.password).toBe(
         SUPPLIED.password,
@@ -140,7 +144,26 @@ describeWithEngine("SecureRegistry on a real engine: health, TLS, auth", () => {
       expect(generated?.password.length).toBeGreaterThanOrEqual(16);
     });
 
-    it("accepts each generated and supplied credential", async () => {
+    it("delivers each line at its bcrypt cost (4 generated, 10 supplied, or as chosen)", async () => {
+      const htpasswd = String(reg.outputs.htpasswd);
+      const costs = Object.fromEntries(
+        htpasswd
+          .trimEnd()
+          .split("\n")
+          .map((line) => [
+            line.slice(0, line.indexOf(":")),
+            bcryptCostOf(line.slice(line.indexOf(":") + 1)),
+          ]),
+      );
+      expect(costs).toEqual({
+        "generated-user": 4,
+        [SUPPLIED.username]: 10,
+        [CHEAP.username]: 4,
+        [DEAR.username]: 12,
+      });
+    });
+
+    it("accepts each generated and supplied credential, at every cost", async () => {
       for (const credential of reg.credentials) {
         const res = await get(credential);
         expect({ user: credential.username, status: res.status }).toEqual({

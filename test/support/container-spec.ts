@@ -37,6 +37,19 @@ export interface ContainerSpec {
   destroyGraceSeconds: number;
   /** `removeVolumes` (provider default true): remove anonymous volumes with the container. */
   removeVolumes: boolean;
+  /**
+   * `networksAdvanced`: as the provider does, after create the container leaves the default
+   * bridge and joins each of these (with aliases and addresses), before the uploads and start.
+   */
+  networks: NetworkAttachment[];
+}
+
+/** One `networksAdvanced` entry as the provider sends it to NetworkConnect. */
+export interface NetworkAttachment {
+  name: string;
+  aliases: string[];
+  ipv4Address?: string;
+  ipv6Address?: string;
 }
 
 /**
@@ -91,6 +104,9 @@ const TRANSLATED_INPUTS = new Set([
   "dnsSearches",
   "groupAdds",
   "sysctls",
+  "networksAdvanced",
+  "cpuSet",
+  "memoryReservation",
 ]);
 
 /** Inputs accepted only at the provider default (the harness does not emulate the other values). */
@@ -519,6 +535,10 @@ export function containerSpec(
     host.MemorySwap = swap > 0 ? swap * 1024 * 1024 : swap;
   }
   if (isSet(inputs.cpuShares)) host.CpuShares = asNumber(inputs.cpuShares, "cpuShares");
+  if (isSet(inputs.cpuSet)) host.CpusetCpus = asString(inputs.cpuSet, "cpuSet");
+  if (isSet(inputs.memoryReservation)) {
+    host.MemoryReservation = asNumber(inputs.memoryReservation, "memoryReservation") * 1024 * 1024;
+  }
   if (isSet(inputs.hosts)) {
     host.ExtraHosts = asRecordList(inputs.hosts, "hosts").map(
       (h, i) => `${asString(h.host, `hosts[${i}].host`)}:${asString(h.ip, `hosts[${i}].ip`)}`,
@@ -557,7 +577,26 @@ export function containerSpec(
       ? asNumber(inputs.destroyGraceSeconds, "destroyGraceSeconds")
       : 0,
     removeVolumes: inputs.removeVolumes !== false,
+    networks: isSet(inputs.networksAdvanced) ? translateNetworks(inputs.networksAdvanced) : [],
   };
+}
+
+/** `networksAdvanced`: each network the container joins after create (see ContainerSpec). */
+function translateNetworks(value: unknown): NetworkAttachment[] {
+  return asRecordList(value, "networksAdvanced").map((n, i) => {
+    const field = `networksAdvanced[${i}]`;
+    rejectUnknownKeys(n, ["name", "aliases", "ipv4Address", "ipv6Address"], field);
+    return {
+      name: asString(n.name, `${field}.name`),
+      aliases: isSet(n.aliases) ? asStringList(n.aliases, `${field}.aliases`) : [],
+      ipv4Address: isSet(n.ipv4Address)
+        ? asString(n.ipv4Address, `${field}.ipv4Address`)
+        : undefined,
+      ipv6Address: isSet(n.ipv6Address)
+        ? asString(n.ipv6Address, `${field}.ipv6Address`)
+        : undefined,
+    };
+  });
 }
 
 /** Body for `POST /volumes/create` from recorded `docker.Volume` inputs. */

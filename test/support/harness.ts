@@ -267,7 +267,8 @@ export interface Deployment {
   logs(containerIndex?: number, tail?: number): Promise<string>;
 }
 
-function makeUploadArchive(spec: ContainerSpec): Promise<Buffer> {
+/** The tar archive of a container's uploads, as the provider puts it into the container before start. */
+export function makeUploadArchive(spec: ContainerSpec): Promise<Buffer> {
   const pack = tar.pack();
   for (const file of spec.uploads) {
     pack.entry(
@@ -356,6 +357,22 @@ async function createAndStart(rc: RunningContainer): Promise<void> {
   const docker = engine();
   const created = await docker.createContainer(rc.spec.create);
   rc.id = created.id;
+  if (rc.spec.networks.length > 0) {
+    // As the provider: leave the default bridge, join each declared network.
+    await docker
+      .getNetwork("bridge")
+      .disconnect({ Container: created.id })
+      .catch(() => undefined);
+    for (const n of rc.spec.networks) {
+      await docker.getNetwork(n.name).connect({
+        Container: created.id,
+        EndpointConfig: {
+          Aliases: n.aliases,
+          IPAMConfig: { IPv4Address: n.ipv4Address, IPv6Address: n.ipv6Address },
+        },
+      });
+    }
+  }
   if (rc.spec.uploads.length > 0) {
     await created.putArchive(await makeUploadArchive(rc.spec), { path: "/" });
   }

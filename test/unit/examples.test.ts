@@ -167,6 +167,21 @@ describe.each(Object.keys(programs))("%s", (name) => {
   });
 });
 
+describe("root stack config", () => {
+  it("a key of the stack's namespace that does not exist stops the program before any resource", async () => {
+    const failure = await evaluate({
+      ...programs["root stack"],
+      config: { ...programs["root stack"].config, hostnme: "reg.example.com" },
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String((failure as Error)?.message)).toMatch(
+      /Invalid stack configuration:[\s\S]*secure-registry:hostnme: is not a setting of this stack; did you mean secure-registry:hostname\?/,
+    );
+  });
+});
+
 describe("what the READMEs say", () => {
   it("root stack: registry with trust and login, the configured image built, pushed and flattened", async () => {
     const run = await first("root stack");
@@ -240,12 +255,25 @@ describe("what the READMEs say", () => {
     expect(fs.existsSync(path.join(appDockerfileContext, "Dockerfile"))).toBe(true);
   });
 
-  it("mirror: a pull-through cache of Docker Hub with Docker and Podman trust", async () => {
+  it("mirror: an anonymous pull-through cache of Docker Hub with Docker and Podman trust", async () => {
     const run = await first("mirror");
     const container = plain(byName(run, "docker:index/container:Container", "mirror-container"));
     expect(container.inputs.envs).toContain(
       "REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io",
     );
+    // dockerd sends no credentials to mirrors: no auth, and no htpasswd delivered.
+    expect(
+      (container.inputs.envs as string[]).filter((e) => e.startsWith("REGISTRY_AUTH")),
+    ).toEqual([]);
+    expect((container.inputs.uploads as { file: string }[]).map((u) => u.file)).not.toContain(
+      "/auth/htpasswd",
+    );
+    expect(container.inputs.ports).toEqual([
+      { internal: 5000, external: 5001, ip: "127.0.0.1", protocol: "tcp" },
+    ]);
+    expect(JSON.parse(run.outputs.daemonJson as string)).toEqual({
+      "registry-mirrors": ["https://localhost:5001"],
+    });
     expect(plain(byName(run, "docker:index/volume:Volume", "mirror-data")).inputs.name).toBe(
       "mirror-cache",
     );

@@ -109,7 +109,9 @@ describe("registryEnv and renderContainerEnv", () => {
     "realm %j reaches the registry exactly",
     (realm) => {
       const env = readEnv(
-        renderContainerEnv(registryEnv({ ...BASE, auth: { ...BASE.auth, realm } })),
+        renderContainerEnv(
+          registryEnv({ ...BASE, auth: { htpasswdPath: "/auth/htpasswd", realm } }),
+        ),
       );
       expect(env.REGISTRY_AUTH_HTPASSWD_REALM).toBe(realm);
     },

@@ -8,6 +8,7 @@ import {
   DEBUG_ADDR,
   formatEndpoint,
   registryHealthcheck,
+  HEALTH_SCHEDULE,
   renderDockerConfigJson,
 } from "../../src/registry/render";
 import { validatePassword, validateUsers } from "../../src/auth/validate";
@@ -55,11 +56,28 @@ describe("registryHealthcheck", () => {
     expect(hc.tests[1]).not.toMatch(/curl|https:/);
   });
 
-  test("runs within seconds, not the Docker default's 30 s", () => {
+  test("first probe within a quarter second, also on engines that ignore startInterval", () => {
     const hc = registryHealthcheck();
-    expect(hc.interval).toBe("2s");
-    expect(hc.startInterval).toBe("1s");
+    expect(hc.interval).toBe("250ms");
+    expect(hc.startInterval).toBe("250ms");
     expect(hc.retries).toBeGreaterThan(0);
+    // Durations as Go's Duration.String() prints them: the provider reads them back unchanged.
+    for (const d of [hc.interval, hc.startInterval, hc.startPeriod, hc.timeout]) {
+      expect(d).toMatch(/^(\d+ms|\d+s)$/);
+    }
+  });
+
+  test("paces itself: checks at once while the registry is young, then every ~25 s", () => {
+    const probe = registryHealthcheck().tests[1];
+    // The registry's age: PID 1's start time against the probe's own, in clock ticks.
+    expect(probe).toContain("/proc/1/stat");
+    expect(probe).toContain("/proc/$$/stat");
+    expect(probe).toContain(`-lt ${HEALTH_SCHEDULE.startPhaseSeconds * 100} ]`);
+    expect(probe).toContain(`sleep ${HEALTH_SCHEDULE.steadySleepSeconds}; ready`);
+    // The timeout leaves room for the sleep, and for the start loop's tries.
+    const timeout = Number(registryHealthcheck().timeout.replace(/s$/, ""));
+    expect(timeout).toBeGreaterThan(HEALTH_SCHEDULE.steadySleepSeconds + 10);
+    expect(timeout).toBeGreaterThan(HEALTH_SCHEDULE.startTries * 0.1 + 10);
   });
 });
 

@@ -81,13 +81,34 @@ describe("SecureRegistry trust", () => {
     expect(containsSecret(mocks.find(TRUST_FILES_TYPE).inputs.login)).toBe(true);
   });
 
+  it.each([undefined, null, false])("trust: %p leaves this host alone", async (trust) => {
+    const registry = new SecureRegistry("off", { tls: ecdsa, trust: trust as never });
+    await outputOf(registry.container.id);
+    expect(registry.trust).toBeUndefined();
+    expect(mocks.findAll(TRUST_FILES_TYPE)).toEqual([]);
+  });
+
+  it.each([true, 0, 1, "no", "false", "true", [], () => 1])(
+    "trust: %p is refused (only an object turns trust on)",
+    async (trust) => {
+      expect(() => new SecureRegistry("bad", { tls: ecdsa, trust: trust as never })).toThrow(
+        /SecureRegistry "bad": trust is .*; pass an object such as \{ login: true \}/,
+      );
+      const sentinel = new pulumi.ComponentResource("test:index:Sentinel", "sentinel");
+      await outputOf(sentinel.urn);
+      expect(mocks.resources.map((r) => r.name)).toEqual(["sentinel"]);
+    },
+  );
+
   it("refuses a bad trust option before any resource exists", async () => {
     expect(
       () => new SecureRegistry("bad", { tls: ecdsa, trust: { certsDirs: ["relative/certs.d"] } }),
     ).toThrow(/certsDirs\[0\].*absolute/);
     expect(
       () => new SecureRegistry("bad2", { tls: ecdsa, trust: { login: "yes" as never } }),
-    ).toThrow(/trust\.login "yes" is neither true\/false nor \{ username, password \}/);
+    ).toThrow(
+      /trust\.login is a string \(not shown\); use true to log in as the first user, false for no login, or \{ username, password \}/,
+    );
     const sentinel = new pulumi.ComponentResource("test:index:Sentinel", "sentinel");
     await outputOf(sentinel.urn);
     expect(mocks.resources.map((r) => r.name)).toEqual(["sentinel"]);

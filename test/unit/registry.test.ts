@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as bcrypt from "bcryptjs";
 import * as crypto from "crypto";
 import * as YAML from "yaml";
-import { SecureRegistry, SecureRegistryArgs } from "../../src/registry";
+import { registryHealthcheck, SecureRegistry, SecureRegistryArgs } from "../../src/registry";
 import {
   containsSecret,
   DeclaredResource,
@@ -188,11 +188,19 @@ describe("SecureRegistry defaults", () => {
     ]);
   });
 
-  test("data in a named volume at /var/lib/registry", async () => {
-    const { plain } = await declare("vol");
+  test("data in a named volume at /var/lib/registry, kept when the stack is destroyed", async () => {
+    const { plain, options } = await declare("vol");
     const volume = mocks.find(VOLUME, "vol-data");
     expect(volume.inputs).toEqual({ name: "vol-data" });
     expect(plain.volumes).toEqual([{ volumeName: "vol-data", containerPath: "/var/lib/registry" }]);
+    expect(options["vol-data"].retainOnDelete).toBe(true);
+    // The container is replaced freely: the data is not in it.
+    expect(options["vol-container"].retainOnDelete).toBeUndefined();
+  });
+
+  test("storage.retainOnDelete: false deletes the data with the stack", async () => {
+    const { options } = await declare("drop", { storage: { retainOnDelete: false } });
+    expect(options["drop-data"].retainOnDelete).toBe(false);
   });
 
   test("restart always, must run, named after the component", async () => {
@@ -213,18 +221,8 @@ describe("SecureRegistry defaults", () => {
 
   test("health check within seconds; up waits for healthy; replaced on health check change", async () => {
     const { plain, options } = await declare("health");
-    expect(plain.healthcheck).toEqual({
-      tests: [
-        "CMD-SHELL",
-        "wget -q -O /dev/null http://127.0.0.1:5001/debug/health && " +
-          "wget -O /dev/null http://127.0.0.1:5000/ 2>&1 | grep -q ' HTTP/'",
-      ],
-      interval: "2s",
-      startInterval: "1s",
-      startPeriod: "30s",
-      timeout: "3s",
-      retries: 3,
-    });
+    expect(plain.healthcheck).toEqual(registryHealthcheck());
+    expect(plain.healthcheck.interval).toBe("250ms");
     expect(plain.wait).toBe(true);
     expect(plain.waitTimeout).toBe(60);
     expect(options["health-container"].replaceOnChanges).toEqual(["healthcheck"]);

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { DEFAULTS, parseImageEntry, parseStackConfig } from "../../stack/config";
+import { DEFAULTS, parseImageEntry, parseStackConfig, unknownConfigKeys } from "../../stack/config";
 
 describe("root stack config", () => {
   it("applies the defaults when nothing is set", () => {
@@ -115,5 +115,16 @@ describe("root stack config", () => {
     expect(() => parseStackConfig({ port: 0, logLevel: "loud" })).toThrow(
       /port: 0 is not[\s\S]*logLevel: "loud"/,
     );
+  });
+
+  it("refuses keys of its namespace that do not exist, with the likely key", () => {
+    expect(() => parseStackConfig({ hostname: "reg.test" }, ["hostnme", "hostname"])).toThrow(
+      /- secure-registry:hostnme: is not a setting of this stack; did you mean secure-registry:hostname\?/,
+    );
+    expect(unknownConfigKeys(["zzzzzz"])[0]).toMatch(
+      /zzzzzz: is not a setting of this stack; the settings are hostname, additionalHostnames/,
+    );
+    // Every real key (the secret too) passes.
+    expect(unknownConfigKeys([...Object.keys(DEFAULTS), "proxyPassword"])).toEqual([]);
   });
 });

@@ -5,7 +5,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
+import fc from "fast-check";
+import { InvalidInputError } from "../../src/common/errors";
 import { RegistryCertificates } from "../../src/tls";
+import {
+  expectOnlyInvalidInput,
+  FUZZ_PARAMS,
+  mutatedArgs,
+  installLightMocks,
+  settleComponents,
+} from "../support/fuzz";
 import {
   isSecretOutput,
   outputOf,
@@ -224,6 +233,23 @@ describe("RegistryCertificates", () => {
       /caValidityDays 100 is shorter than validityDays 400/,
     ],
     [{ hostnames: [], ipAddresses: [] }, /hostnames and ipAddresses are both empty/],
+    [
+      { validity: 30 },
+      /validity is not an option of RegistryCertificates; did you mean validityDays\?/,
+    ],
+    [
+      { hostname: "a.test" },
+      /hostname is not an option of RegistryCertificates; did you mean hostnames\?/,
+    ],
+    [{ hostnames: "reg.test" }, /hostnames is "reg.test", not a list; pass \[ ... \]/],
+    [{ ipAddresses: null }, /ipAddresses is null, not a list/],
+    [{ hostnames: [5] }, /hostnames\[0\] 5 is not a valid DNS name/],
+    [{ validityDays: "365" }, /validityDays "365" is not a whole number of days/],
+    [{ validityDays: 1.5 }, /validityDays 1.5 is not a whole number of days/],
+    [{ keyAlgorithm: null }, /keyAlgorithm null is not supported/],
+    [{ organization: 5 }, /organization is 5, not a string/],
+    [{ certPem: 5, privateKeyPem: 5, caCertPem: 5 }, /certPem is not a PEM certificate/],
+    [{ certPem: null, privateKeyPem: "k", caCertPem: "c" }, /certPem is not a PEM certificate/],
   ])("bad args %j are rejected before any resource exists", async (args, message) => {
     expect(() => new RegistryCertificates("bad", args as never)).toThrow(message);
     await expectNothingRegistered();
@@ -247,5 +273,70 @@ describe("RegistryCertificates", () => {
     ).toThrow(/certPem cannot be read as an X.509 certificate/);
     expect(() => new RegistryCertificates("bad", args)).not.toThrow(/hunter2/);
     await expectNothingRegistered();
+  });
+
+  test("lists and options as Outputs (e.g. from a StackReference) type-check and are used", async () => {
+    const names: pulumi.Output<string[]> = pulumi.output(["reg.test", "mirror.test"]);
+    const certs = new RegistryCertificates("composed", {
+      hostnames: names,
+      ipAddresses: pulumi.output(["10.0.0.9"]),
+      keyAlgorithm: pulumi.output("ECDSA" as const),
+      validityDays: pulumi.output(90),
+      organization: pulumi.output("Example"),
+    });
+    const { cert, key } = await material(certs);
+    expect(cert.subjectAltName).toBe("DNS:reg.test, DNS:mirror.test, IP Address:10.0.0.9");
+    expect(cert.subject).toContain("CN=reg.test");
+    expect(key.asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
+    expect(mocks.find(SIGNED).inputs).toMatchObject({
+      validityPeriodHours: 90 * 24,
+      allowedUses: ["digital_signature", "server_auth"],
+    });
+    expect(mocks.rejections).toEqual([]);
+  });
+
+  test("property: any mutated arguments give success or an InvalidInputError naming the field", async () => {
+    await installLightMocks();
+    const built: object[] = [];
+    const valid = {
+      hostnames: ["reg.test"],
+      ipAddresses: ["10.0.0.5"],
+      keyAlgorithm: "ECDSA",
+      rsaBits: 2048,
+      validityDays: 90,
+      caValidityDays: 365,
+      earlyRenewalDays: 10,
+      organization: "Example",
+    };
+    let constructions = 0;
+    fc.assert(
+      fc.property(
+        mutatedArgs(valid, {
+          hostnames: fc.array(fc.oneof(fc.constantFrom("a.test", "-x", "10.0.0.1"), fc.string()), {
+            maxLength: 3,
+          }),
+          ipAddresses: fc.array(fc.oneof(fc.ipV4(), fc.ipV6(), fc.string()), { maxLength: 3 }),
+          keyAlgorithm: fc.constantFrom("RSA", "ECDSA", "rsa", "ED25519"),
+          rsaBits: fc.constantFrom(1024, 2048, 4096, 4097),
+          validityDays: fc.integer({ min: -2, max: 40000 }),
+          caValidityDays: fc.integer({ min: -2, max: 40000 }),
+          earlyRenewalDays: fc.integer({ min: -2, max: 400 }),
+        }),
+        ({ args, mutated }) => {
+          constructions += 1;
+          expectOnlyInvalidInput(
+            () => built.push(new RegistryCertificates("fuzz", args as never)),
+            mutated,
+          );
+        },
+      ),
+      FUZZ_PARAMS,
+    );
+    expect(constructions).toBeGreaterThanOrEqual(1000);
+    await settleComponents(built);
+  }, 600_000);
+
+  test("every rejection is an InvalidInputError", () => {
+    expect(() => new RegistryCertificates("bad", { rsaBits: 1 })).toThrow(InvalidInputError);
   });
 });
