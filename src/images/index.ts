@@ -16,3 +16,4 @@ export type {
 export { LINT_RULES, lintDockerfile } from "./lint";
 export type { LintFinding, LintOptions, LintRule, LintSeverity } from "./lint";
 export type { ImageRegistry, RegistryLogin, SecureRegistryLike } from "./registry";
+export * from "./oci";
