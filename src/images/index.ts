@@ -5,6 +5,8 @@ export { FlattenedImage } from "./flattened-image";
 export type { FlattenedImageArgs } from "./flattened-image";
 export { flattenImage, inspectImage, planFlatten } from "./engine";
 export type {
+  EngineConnection,
+  EngineOptions,
   FlattenPlan,
   FlattenRequest,
   FlattenResult,

@@ -26,4 +26,9 @@ export {
   CONTAINER_PORT,
   DEBUG_ADDR,
 } from "./render";
+export {
+  RegistryClientAuthOptions,
+  RegistryTrustClientOption,
+  CLIENT_CA_PATHS,
+} from "./clientAuth";
 export { LogLevel, TlsVersion } from "./validate";

@@ -24,6 +24,7 @@ import {
   SecureRegistryArgs,
   SecureRegistryTrustOptions,
 } from "./args";
+import { ClientAuthPlan, planClientAuth, withoutClientChoice } from "./clientAuth";
 import { formatEndpoint } from "./render";
 import {
   validateEnvKey,
@@ -46,6 +47,8 @@ export interface Plan {
   users: readonly HtpasswdUser[];
   realm: pulumi.Input<string>;
   tls: RegistryTlsOptions;
+  /** Client certificates the registry requires (mTLS); undefined: none. */
+  clientAuth?: ClientAuthPlan;
   minimumVersion: pulumi.Input<string>;
   volumeName: string;
   deleteEnabled: boolean;
@@ -101,6 +104,7 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
   const tls = args.tls ?? {};
   const { own } = resolveCertificateOptions(label, "tls.", tls);
   if (own) checkOwnCertificateFits(label, "tls.", tls, certHostnames, certIps);
+  const clientAuth = planClientAuth(label, tls, own, args.trust);
   const minimumVersion = whenKnown(tls.minimumVersion ?? REGISTRY_DEFAULTS.minimumVersion, (v) =>
     validateTlsVersion(label, "tls.minimumVersion", v),
   );
@@ -174,7 +178,7 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
   );
 
   if (args.trust !== undefined) {
-    const { login, ...options } = args.trust;
+    const { login, ...options } = withoutClientChoice(args.trust);
     if (
       login !== undefined &&
       typeof login !== "boolean" &&
@@ -209,6 +213,7 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
     users,
     realm,
     tls,
+    clientAuth,
     minimumVersion,
     volumeName,
     deleteEnabled,

@@ -97,6 +97,10 @@ export interface RegistryRequestOptions {
   auth?: { username: string; password: string };
   headers?: Record<string, string>;
   timeoutMs?: number;
+  /** Client certificate and key (PEM) for registries that require one (mTLS). */
+  clientCertificate?: { certPem: string; keyPem: string };
+  /** Highest TLS version to offer (e.g. "TLSv1.2" to see TLS 1.2's refusal). */
+  maxVersion?: tls.SecureVersion;
 }
 
 /** An HTTPS request to the registry, verifying its certificate for `servername` against `ca`. */
@@ -118,6 +122,9 @@ export function registryRequest(options: RegistryRequestOptions): Promise<Regist
         ...nameChecks(options.servername),
         ca: options.ca,
         rejectUnauthorized: true,
+        cert: options.clientCertificate?.certPem,
+        key: options.clientCertificate?.keyPem,
+        maxVersion: options.maxVersion,
         method: options.method ?? "GET",
         path: options.path,
         headers,
