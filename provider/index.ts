@@ -4,7 +4,12 @@
  * others are declarations made for the schema (src/plugin/schema.ts), listed first so that the
  * analyser, which takes the first class of each name it meets, finds them.
  */
-export { BuiltImage, FlattenedImage, SecureRegistry } from "../src/plugin/schema";
+export {
+  BuiltImage,
+  FlattenedImage,
+  RegistryClientCertificates,
+  SecureRegistry,
+} from "../src/plugin/schema";
 export { HtpasswdUsers } from "../src/auth/htpasswdUsers";
 export { RegistryCertificates } from "../src/tls/registryCertificates";
 export { RegistryClientTrust } from "../src/trust/component";

@@ -17,6 +17,7 @@ import { FlattenedImage } from "../images/flattened-image";
 import { RegistryFlattenedImage } from "../images/oci/component";
 import type { SecureRegistryArgs } from "../registry/args";
 import { SecureRegistry } from "../registry/secureRegistry";
+import { RegistryClientCertificates } from "../tls/clientCertificates";
 import { RegistryCertificates } from "../tls/registryCertificates";
 import { RegistryClientTrust } from "../trust/component";
 import type * as schema from "./schema";
@@ -65,6 +66,7 @@ Object.defineProperty(SecureRegistryFromSchema, "name", { value: "SecureRegistry
 export const pluginComponents = [
   SecureRegistryFromSchema,
   RegistryCertificates,
+  RegistryClientCertificates,
   HtpasswdUsers,
   RegistryClientTrust,
   BuiltImage,
@@ -75,24 +77,33 @@ export const pluginComponents = [
 // ---------------------------------------------------------------------------------------------
 // Compile-time checks: schema.ts's declarations against the real classes.
 
-type Outputs<T> = Omit<T, keyof pulumi.ComponentResource>;
+/** A class's own properties (not methods, not ComponentResource's). */
+type Outputs<T> = {
+  [
+    K in Exclude<keyof T, keyof pulumi.ComponentResource> as T[K] extends (
+      ...args: never[]
+    ) => unknown
+      ? never
+      : K
+  ]: T[K];
+};
 type ChildResources<T> = {
   [K in keyof T]: NonNullable<T[K]> extends pulumi.Resource ? K : never;
 }[keyof T];
-/** `true` when `Declared` lists exactly the real class's outputs (child resources aside). */
-type Matches<Real, Declared> =
+/**
+ * `true` when `Declared` lists exactly the real class's outputs, child resources and the
+ * `Omitted` members (TypeScript-only conveniences) aside.
+ */
+type Unlisted<Real, Declared, Omitted> = Exclude<
+  keyof Outputs<Real>,
+  keyof Outputs<Declared> | ChildResources<Real> | Omitted
+>;
+type Matches<Real, Declared, Omitted extends keyof Real = never> =
   Outputs<Declared> extends Pick<Real, keyof Outputs<Declared> & keyof Real>
     ? [Exclude<keyof Outputs<Declared>, keyof Real>] extends [never]
-      ? [Exclude<keyof Outputs<Real>, keyof Outputs<Declared> | ChildResources<Real>>] extends [
-          never,
-        ]
+      ? [Unlisted<Real, Declared, Omitted>] extends [never]
         ? true
-        : {
-            missingFromSchema: Exclude<
-              keyof Outputs<Real>,
-              keyof Outputs<Declared> | ChildResources<Real>
-            >;
-          }
+        : { missingFromSchema: Unlisted<Real, Declared, Omitted> }
       : { notOnRealClass: Exclude<keyof Outputs<Declared>, keyof Real> }
     : { typesDiffer: true };
 
@@ -100,4 +111,6 @@ export const schemaDeclarationsMatch: [
   Matches<SecureRegistry, schema.SecureRegistry>,
   Matches<BuiltImage, schema.BuiltImage>,
   Matches<FlattenedImage, schema.FlattenedImage>,
-] = [true, true, true];
+  // `clients` holds the same pairs as `certificates`, as separate Outputs for TypeScript.
+  Matches<RegistryClientCertificates, schema.RegistryClientCertificates, "clients">,
+] = [true, true, true, true];

@@ -20,15 +20,35 @@ import type { BuiltImageArgs } from "../images/built-image";
 import type { FlattenedImageArgs } from "../images/flattened-image";
 import type { LintFinding } from "../images/lint";
 import type { RegistryLogin } from "../images/registry";
-import type { SecureRegistryArgs } from "../registry/args";
+import type {
+  RegistryTlsOptions as TsRegistryTlsOptions,
+  SecureRegistryArgs,
+} from "../registry/args";
+import type { RegistryTrustClientOption } from "../registry/clientAuth";
+import type {
+  ClientCertificate,
+  RegistryClientCertificatesArgs as TsRegistryClientCertificatesArgs,
+} from "../tls/clientCertificates";
 import type { RegistryClientLogin, RegistryClientTrustOptions } from "../trust/component";
+
+/** SecureRegistry's `tls`, with the client names as a list other languages can give. */
+export interface RegistryTlsOptions extends TsRegistryTlsOptions {
+  /**
+   * Require client certificates (mTLS) and issue one from the registry's CA for each name, e.g.
+   * `["ci", "node-1"]`: the `clientCertificates` output holds each pair, and `trust` installs one.
+   * `[]` requires certificates from the registry's CA but issues none here. Not with your own
+   * certificate (`certPem`); use `clientCaCertPem`. Default: none (no client certificate required).
+   */
+  readonly clientCertificates?: string[];
+}
 
 /**
  * `trust` of a SecureRegistry: RegistryClientTrust's options for the host that runs Pulumi. (It
- * extends RegistryClientTrustOptions itself: the analyser cannot read SecureRegistryTrustOptions,
- * an `Omit` of it.)
+ * extends RegistryClientTrustOptions itself: the analyser cannot read the TypeScript type, an
+ * `Omit` of it.)
  */
-export interface SecureRegistryTrust extends RegistryClientTrustOptions {
+export interface SecureRegistryTrustOptions
+  extends RegistryClientTrustOptions, RegistryTrustClientOption {
   /** Log this host's docker client in with these credentials. Default: no login. */
   readonly login?: pulumi.Input<RegistryClientLogin>;
   /**
@@ -40,11 +60,13 @@ export interface SecureRegistryTrust extends RegistryClientTrustOptions {
 
 /** Arguments of SecureRegistry in every language: `trust` in one shape. */
 export interface SecureRegistryPluginArgs extends SecureRegistryArgs {
+  /** Certificate options, or your own certificate. Default: generated RSA 4096, 365 days, tls1.2. */
+  readonly tls?: RegistryTlsOptions;
   /**
    * Make the host that runs `pulumi up` trust the registry (and optionally log in), through a
    * RegistryClientTrust child named `<name>-trust`. Default: none (this host is not changed).
    */
-  readonly trust?: SecureRegistryTrust;
+  readonly trust?: SecureRegistryTrustOptions;
 }
 
 /**
@@ -68,6 +90,38 @@ export declare class SecureRegistry extends pulumi.ComponentResource {
   readonly dockerConfigJson: pulumi.Output<string>;
   /** True when the registry is a pull-through cache (`proxy`): it refuses pushes. */
   readonly pullThroughCache: boolean;
+  /**
+   * Client certificates issued from the registry's CA for `tls.clientCertificates`, each
+   * `{ name, certPem, privateKeyPem }` (secret); [] when none are issued.
+   */
+  readonly clientCertificates: pulumi.Output<ClientCertificate[]>;
+  /** The registry refuses clients without a certificate it accepts (mTLS). */
+  readonly requiresClientCertificates: boolean;
+}
+
+/** Arguments of RegistryClientCertificates, with the client names as a plain list. */
+export interface RegistryClientCertificatesArgs extends TsRegistryClientCertificatesArgs {
+  /**
+   * Names of the clients, one certificate each (its common name), e.g. ["ci", "node-1"]. Plain
+   * strings: each names child resources. Required, at least one.
+   */
+  readonly clients: string[];
+}
+
+/**
+ * A key and a certificate for each named client, signed by a CA, for registries that require
+ * client certificates (mTLS). Certificates carry only the `client_auth` extended usage.
+ */
+export declare class RegistryClientCertificates extends pulumi.ComponentResource {
+  constructor(
+    name: string,
+    args: RegistryClientCertificatesArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  );
+  /** Every client's name, certificate and key, in the order of `clients` (secret). */
+  readonly certificates: pulumi.Output<ClientCertificate[]>;
+  /** The CA certificate the client certificates chain to (the registry's `clientcas`). */
+  readonly caCertPem: pulumi.Output<string>;
 }
 
 /** Arguments of BuiltImage in every language: `registry` as server and credentials. */
@@ -78,8 +132,6 @@ export interface BuiltImagePluginArgs extends BuiltImageArgs {
    * Required.
    */
   readonly registry: RegistryLogin;
-  /** Lint rule ids to skip (see the rules table in the README). Default: none. */
-  readonly lintIgnore?: string[];
 }
 
 /**

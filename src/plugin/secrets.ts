@@ -29,9 +29,13 @@ export const SECRET_RESOURCE_PROPERTIES: Record<string, { inputs?: string[]; out
   {
     SecureRegistry: {
       inputs: ["httpSecret"],
-      outputs: ["credentials", "htpasswd", "dockerConfigJson"],
+      outputs: ["credentials", "htpasswd", "dockerConfigJson", "clientCertificates"],
     },
-    RegistryCertificates: { inputs: ["privateKeyPem"], outputs: ["privateKeyPem"] },
+    RegistryCertificates: {
+      inputs: ["privateKeyPem"],
+      outputs: ["privateKeyPem", "caPrivateKeyPem"],
+    },
+    RegistryClientCertificates: { inputs: ["caPrivateKeyPem"], outputs: ["certificates"] },
     HtpasswdUsers: { outputs: ["credentials", "htpasswd"] },
     RegistryClientTrust: { inputs: ["clientKeyPem"] },
   };
@@ -44,7 +48,8 @@ export const SECRET_TYPE_PROPERTIES: Record<string, string[]> = {
   RegistryTlsOptions: ["privateKeyPem"],
   RegistryClientLogin: ["password"],
   RegistryClientConnection: ["password", "privateKey", "privateKeyPassword"],
-  SecureRegistryTrust: ["clientKeyPem"],
+  SecureRegistryTrustOptions: ["clientKeyPem"],
+  ClientCertificate: ["privateKeyPem"],
   RegistryLogin: ["password"],
   RegistryAccess: ["password", "credentials"],
 };

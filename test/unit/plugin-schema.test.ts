@@ -49,7 +49,8 @@ function render(property: any, required: readonly string[], name: string): strin
 const API: Record<string, { inputs: Record<string, string>; outputs: Record<string, string> }> = {
   SecureRegistry: {
     inputs: {
-      trust: "plain SecureRegistryTrust?",
+      tls: "plain RegistryTlsOptions?",
+      trust: "plain SecureRegistryTrustOptions?",
       hostname: "string?",
       additionalHostnames: "plain string[]?",
       ipAddresses: "plain string[]?",
@@ -58,7 +59,6 @@ const API: Record<string, { inputs: Record<string, string>; outputs: Record<stri
       image: "string?",
       users: "plain HtpasswdUser[]?",
       realm: "string?",
-      tls: "plain RegistryTlsOptions?",
       storage: "plain RegistryStorageOptions?",
       proxy: "plain RegistryProxyOptions?",
       logLevel: "LogLevel?",
@@ -74,19 +74,37 @@ const API: Record<string, { inputs: Record<string, string>; outputs: Record<stri
       htpasswd: "string secret",
       dockerConfigJson: "string secret",
       pullThroughCache: "boolean",
+      clientCertificates: "ClientCertificate[] secret",
+      requiresClientCertificates: "boolean",
+    },
+  },
+  RegistryClientCertificates: {
+    inputs: {
+      clients: "plain string[]",
+      caCertPem: "string",
+      caPrivateKeyPem: "string secret",
+      organization: "plain string?",
+      keyAlgorithm: "plain KeyAlgorithm?",
+      rsaBits: "plain number?",
+      validityDays: "plain number?",
+      earlyRenewalDays: "plain number?",
+    },
+    outputs: {
+      certificates: "ClientCertificate[] secret",
+      caCertPem: "string",
     },
   },
   BuiltImage: {
     inputs: {
       registry: "plain RegistryLogin",
-      lintIgnore: "plain string[]?",
       context: "string",
       dockerfile: "string?",
       target: "string?",
-      buildArgs: "plain map<string>?",
+      buildArgs: "map<string>?",
       platform: "string?",
       imageName: "string",
       lintAsErrors: "plain boolean?",
+      lintIgnore: "string[]?",
     },
     outputs: {
       imageName: "string",
@@ -117,8 +135,14 @@ const API: Record<string, { inputs: Record<string, string>; outputs: Record<stri
     },
   },
   HtpasswdUsers: {
-    inputs: { users: "plain HtpasswdUser[]?", passwordLength: "plain number?" },
-    outputs: { htpasswd: "string secret", credentials: "Credential[] secret" },
+    inputs: {
+      users: "plain HtpasswdUser[]?",
+      passwordLength: "plain number?",
+    },
+    outputs: {
+      htpasswd: "string secret",
+      credentials: "Credential[] secret",
+    },
   },
   RegistryCertificates: {
     inputs: {
@@ -134,7 +158,12 @@ const API: Record<string, { inputs: Record<string, string>; outputs: Record<stri
       privateKeyPem: "string? secret",
       caCertPem: "string?",
     },
-    outputs: { caCertPem: "string", certPem: "string", privateKeyPem: "string secret" },
+    outputs: {
+      caCertPem: "string",
+      certPem: "string",
+      privateKeyPem: "string secret",
+      caPrivateKeyPem: "string? secret",
+    },
   },
   RegistryClientTrust: {
     inputs: {
@@ -154,7 +183,10 @@ const API: Record<string, { inputs: Record<string, string>; outputs: Record<stri
       buildkit: "plain BuildkitTrustOptions?",
       connection: "plain RegistryClientConnection?",
     },
-    outputs: { files: "string[]", loginCommand: "string" },
+    outputs: {
+      files: "string[]",
+      loginCommand: "string",
+    },
   },
   RegistryFlattenedImage: {
     inputs: {
@@ -269,7 +301,7 @@ describe("the package schema", () => {
       "RegistryProxyOptions",
       "RegistryStorageOptions",
       "RegistryTlsOptions",
-      "SecureRegistryTrust",
+      "SecureRegistryTrustOptions",
       "TlsVersion",
     ]);
   });
