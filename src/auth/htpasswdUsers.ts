@@ -41,7 +41,9 @@ export interface HtpasswdUser {
 
 /** A user's name and password, as `credentials` lists them. */
 export interface Credential {
+  /** The user's login name. */
   readonly username: string;
+  /** The user's password (secret wherever a component outputs it). */
   readonly password: string;
 }
 

@@ -11,13 +11,19 @@ import {
   splitShellCommands,
 } from "./dockerfile";
 
-export type LintSeverity = "error" | "warning" | "info";
+/**
+ * How bad a Dockerfile finding is. A named object as well as a type, so other Pulumi languages
+ * see an enum (the schema analyser only names literal unions declared this way).
+ */
+export const LintSeverity = { Error: "error", Warning: "warning", Info: "info" } as const;
+export type LintSeverity = (typeof LintSeverity)[keyof typeof LintSeverity];
 
 export interface LintFinding {
   /** Rule id, e.g. `apt-get-update-alone`; usable in `lintIgnore`. */
   readonly rule: string;
   /** 1-based line of the instruction the finding is about. */
   readonly line: number;
+  /** `error`, `warning` or `info`. */
   readonly severity: LintSeverity;
   /** What is wrong and how to fix it. */
   readonly message: string;

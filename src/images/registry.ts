@@ -34,6 +34,7 @@ export interface SecureRegistryLike {
 export interface RegistryLogin {
   /** `host[:port]` (a scheme and trailing `/` are dropped; a path is refused). */
   readonly server: pulumi.Input<string>;
+  /** User name to push with. */
   readonly username: pulumi.Input<string>;
   /** Made secret by the components whether or not it arrives secret. */
   readonly password: pulumi.Input<string>;

@@ -6,11 +6,26 @@
  */
 import { checkOneOf, describeValue, fail } from "../common/checks";
 
-export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+/**
+ * Registry log levels (REGISTRY_LOG_LEVEL). A named object as well as a type, so other Pulumi
+ * languages see an enum (the schema analyser only names literal unions declared this way).
+ */
+export const LogLevel = {
+  Error: "error",
+  Warn: "warn",
+  Info: "info",
+  Debug: "debug",
+} as const;
+export type LogLevel = (typeof LogLevel)[keyof typeof LogLevel];
+export const LOG_LEVELS: readonly LogLevel[] = Object.values(LogLevel);
 
-export const TLS_VERSIONS = ["tls1.2", "tls1.3"] as const;
-export type TlsVersion = (typeof TLS_VERSIONS)[number];
+/** Lowest TLS version the registry accepts (REGISTRY_HTTP_TLS_MINIMUMTLS). */
+export const TlsVersion = {
+  Tls12: "tls1.2",
+  Tls13: "tls1.3",
+} as const;
+export type TlsVersion = (typeof TlsVersion)[keyof typeof TlsVersion];
+export const TLS_VERSIONS: readonly TlsVersion[] = Object.values(TlsVersion);
 
 export function validateLogLevel(label: string, field: string, value: unknown): void {
   checkOneOf(label, field, value, LOG_LEVELS);

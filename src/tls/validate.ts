@@ -4,8 +4,16 @@
 import * as crypto from "crypto";
 import { describeValue, fail } from "../common/checks";
 
-export const KEY_ALGORITHMS = ["RSA", "ECDSA"] as const;
-export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+/**
+ * Key algorithm of generated keys. A named object as well as a type, so other Pulumi languages
+ * see an enum (the schema analyser only names literal unions declared this way).
+ */
+export const KeyAlgorithm = {
+  Rsa: "RSA",
+  Ecdsa: "ECDSA",
+} as const;
+export type KeyAlgorithm = (typeof KeyAlgorithm)[keyof typeof KeyAlgorithm];
+export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = Object.values(KeyAlgorithm);
 
 export const RSA_KEY_SIZES = [2048, 3072, 4096] as const;
 

@@ -13,6 +13,14 @@ export interface RegistryClientLogin {
 }
 
 /**
+ * What containerd may do with a registry (hosts.toml `capabilities`). A named object as well as a
+ * type, so other Pulumi languages see an enum (the schema analyser only names literal unions
+ * declared this way).
+ */
+export const ContainerdCapability = { Pull: "pull", Resolve: "resolve", Push: "push" } as const;
+export type ContainerdCapability = (typeof ContainerdCapability)[keyof typeof ContainerdCapability];
+
+/**
  * containerd (what Kubernetes nodes run): `<hostsDir>/<host[:port]>/hosts.toml` naming the
  * registry with its CA (`ca.crt` beside it) and, with mTLS, the client pair. containerd reads it
  * per pull once its CRI registry `config_path` points at `hostsDir`
@@ -24,7 +32,7 @@ export interface ContainerdTrustOptions {
   /** The hosts directory. Default `/etc/containerd/certs.d`. Absolute path. */
   readonly hostsDir?: pulumi.Input<string>;
   /** What containerd may do with the registry. Default `["pull", "resolve", "push"]`. */
-  readonly capabilities?: pulumi.Input<pulumi.Input<"pull" | "resolve" | "push">[]>;
+  readonly capabilities?: pulumi.Input<pulumi.Input<ContainerdCapability>[]>;
 }
 
 /**

@@ -5,6 +5,7 @@ export {
   RegistryClientTrustOptions,
   RegistryClientLogin,
   RegistryClientConnection,
+  ContainerdCapability,
   ContainerdTrustOptions,
   BuildkitTrustOptions,
   validateRegistryClientTrustArgs,

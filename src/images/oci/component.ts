@@ -8,6 +8,7 @@ import {
   fail,
   isDeferred,
 } from "../../common/checks";
+import type { Credential } from "../../auth/htpasswdUsers";
 import { parseImageReference } from "../../common/names";
 import { DEFAULT_COMPRESSION_LEVEL } from "./flatten";
 import type { FlattenedPlatform } from "./flatten";
@@ -28,7 +29,7 @@ export interface RegistryAccess {
   /** Password; made secret whether or not it arrives secret. Default: none. */
   readonly password?: pulumi.Input<string>;
   /** Credentials list (a SecureRegistry's `credentials`); the first is used when `username` is not given. */
-  readonly credentials?: pulumi.Input<pulumi.Input<{ username: string; password: string }>[]>;
+  readonly credentials?: pulumi.Input<pulumi.Input<Credential>[]>;
   /** PEM CA certificate(s) trusted in addition to the system roots. Default: system roots only. */
   readonly caCertPem?: pulumi.Input<string>;
   /** Plain HTTP instead of HTTPS (loopback test registries only). Default: false. */

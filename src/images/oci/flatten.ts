@@ -56,7 +56,9 @@ export interface FlattenedPlatform {
   readonly platform: string;
   /** Digest of the flattened image manifest. */
   readonly digest: string;
+  /** Digest of the source image manifest for this platform. */
   readonly sourceDigest: string;
+  /** Layers of the source image for this platform. */
   readonly sourceLayerCount: number;
   /** Compressed bytes of the source layers. */
   readonly sourceSize: number;
@@ -64,10 +66,13 @@ export interface FlattenedPlatform {
   readonly size: number;
   /** Bytes of the layer's tar (uncompressed). */
   readonly uncompressedSize: number;
+  /** Layers of the flattened image (1). */
   readonly layerCount: number;
   /** `sha256:` of the uncompressed layer (`rootfs.diff_ids[0]`). */
   readonly diffId: string;
+  /** Entries (files, directories, links) in the flattened layer. */
   readonly entries: number;
+  /** Entries of the source layers dropped (overridden, deleted, hidden by an opaque directory). */
   readonly droppedEntries: number;
 }
 
