@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HtpasswdUser } from "../auth/htpasswdUsers";
 import { CertificateOptions, OwnCertificate } from "../tls/registryCertificates";
 import { RegistryClientLogin, RegistryClientTrustOptions } from "../trust/component";
+import { S3StorageOptions } from "./s3";
 import { LogLevel, TlsVersion } from "./validate";
 
 /** Certificate options of a SecureRegistry. */
@@ -22,6 +23,11 @@ export interface RegistryStorageOptions {
   readonly volumeName?: string;
   /** Allow deleting images through the API (REGISTRY_STORAGE_DELETE_ENABLED). Default true. */
   readonly deleteEnabled?: boolean;
+  /**
+   * Keep the data in S3 or an S3-compatible object store instead of a volume (no volume is then
+   * declared; `volumeName` is refused). See S3StorageOptions. Default: none (the volume).
+   */
+  readonly s3?: S3StorageOptions;
 }
 
 /** Pull-through cache of an upstream registry. A proxying registry does not accept pushes. */
@@ -57,7 +63,7 @@ export interface SecureRegistryArgs {
   readonly realm?: pulumi.Input<string>;
   /** Certificate options, or your own certificate. Default: generated RSA 4096, 365 days, tls1.2. */
   readonly tls?: RegistryTlsOptions;
-  /** Data volume and deletion. Default volume `<name>-data`, delete enabled. */
+  /** Data volume or S3 bucket, and deletion. Default volume `<name>-data`, delete enabled. */
   readonly storage?: RegistryStorageOptions;
   /** Run as a pull-through cache of another registry. Default: none (a normal registry). */
   readonly proxy?: RegistryProxyOptions;

@@ -27,3 +27,4 @@ export {
   DEBUG_ADDR,
 } from "./render";
 export { LogLevel, TlsVersion } from "./validate";
+export { S3StorageOptions, S3_DEFAULTS } from "./s3";

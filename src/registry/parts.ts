@@ -64,6 +64,8 @@ export function declareRegistryParts(
 
 /** A file the registry process reads, at `path` inside its container. */
 export interface RegistryFile {
+  /** Short stable name of the file's role, e.g. "config", "private-key", "env-http-secret". */
+  readonly id: string;
   readonly path: string;
   readonly content: pulumi.Input<string>;
   /** Its content is secret (and marked so). */
@@ -80,16 +82,35 @@ export interface RegistryRuntime {
   readonly files: RegistryFile[];
 }
 
+/** Settings only some ways of running the registry have (a service's Redis, drain time). */
+export interface RuntimeOptions {
+  /** Redis for the blob descriptor cache; its password goes into a secret env file. */
+  readonly redis?: {
+    readonly address: pulumi.Input<string>;
+    readonly db?: pulumi.Input<number>;
+    readonly password?: pulumi.Input<string>;
+  };
+  /** REGISTRY_HTTP_DRAINTIMEOUT (a Go duration). Default: none (stop at once). */
+  readonly drainTimeout?: string;
+}
+
 /** The settings and files of the registry described by `plan`, using `parts`. */
-export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRuntime {
+export function registryRuntime(
+  plan: Plan,
+  parts: RegistryParts,
+  options: RuntimeOptions = {},
+): RegistryRuntime {
+  const storageDriver = plan.s3 ? "s3" : "filesystem";
   const settingsEnv = pulumi
     .all([
       plan.realm,
       plan.minimumVersion,
       plan.logLevel,
       plan.proxy ? pulumi.all([plan.proxy.remoteUrl, plan.proxy.username]) : undefined,
+      plan.s3 ? pulumi.all([plan.s3.parameters, plan.s3.redirect]) : undefined,
+      options.redis ? pulumi.all([options.redis.address, options.redis.db]) : undefined,
     ])
-    .apply(([realm, minimumVersion, logLevel, proxy]) =>
+    .apply(([realm, minimumVersion, logLevel, proxy, s3, redis]) =>
       registryEnv({
         listenAddress: `0.0.0.0:${CONTAINER_PORT}`,
         tls: {
@@ -99,13 +120,22 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
         },
         auth: { realm, htpasswdPath: CONTAINER_PATHS.htpasswd },
         logLevel,
-        storage: {
-          deleteEnabled: plan.deleteEnabled,
-          driver: "filesystem",
-          parameters: { rootdirectory: CONTAINER_PATHS.data },
-        },
+        storage: s3
+          ? {
+              deleteEnabled: plan.deleteEnabled,
+              driver: storageDriver,
+              parameters: s3[0],
+              redirectDisabled: !s3[1],
+            }
+          : {
+              deleteEnabled: plan.deleteEnabled,
+              driver: storageDriver,
+              parameters: { rootdirectory: CONTAINER_PATHS.data },
+            },
         proxy: proxy ? { remoteUrl: proxy[0], username: proxy[1] } : undefined,
         debugAddress: DEBUG_ADDR,
+        redis: redis ? { address: redis[0], db: redis[1] } : undefined,
+        drainTimeout: options.drainTimeout,
       }),
     );
   const userEnv = splitSecretEnv(plan.env);
@@ -115,6 +145,7 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
 
   /** A `KEY=value` file in the launcher's env directory; its content is always secret. */
   const secretEnvFile = (file: string, entries: pulumi.Input<Record<string, string>>) => ({
+    id: `env-${file.replace(/\.env$/, "")}`,
     path: `${CONFIG_PATHS.envDir}/${file}`,
     content: pulumi.secret(pulumi.output(entries).apply(renderEnvFile)),
     secret: true,
@@ -122,8 +153,9 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
   });
   const files: RegistryFile[] = [
     {
+      id: "config",
       path: CONFIG_PATHS.config,
-      content: renderBaseConfig("filesystem"),
+      content: renderBaseConfig(storageDriver),
       secret: false,
       mode: FILE_MODES.config,
     },
@@ -139,20 +171,34 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
           ),
         ]
       : []),
+    ...(plan.s3?.credentials !== undefined
+      ? [secretEnvFile("storage-credentials.env", plan.s3.credentials)]
+      : []),
+    ...(options.redis?.password !== undefined
+      ? [
+          secretEnvFile(
+            "redis-password.env",
+            pulumi.output(options.redis.password).apply((v) => ({ REGISTRY_REDIS_PASSWORD: v })),
+          ),
+        ]
+      : []),
     ...(Object.keys(plan.env).length > 0 ? [secretEnvFile("env.env", userEnv.secret)] : []),
     {
+      id: "certificate",
       path: CONTAINER_PATHS.certificate,
       content: parts.certificates.certPem,
       secret: false,
       mode: FILE_MODES.certificate,
     },
     {
+      id: "private-key",
       path: CONTAINER_PATHS.privateKey,
       content: pulumi.secret(parts.certificates.privateKeyPem),
       secret: true,
       mode: FILE_MODES.privateKey,
     },
     {
+      id: "htpasswd",
       path: CONTAINER_PATHS.htpasswd,
       content: pulumi.secret(parts.users.htpasswd),
       secret: true,

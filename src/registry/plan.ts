@@ -25,6 +25,7 @@ import {
   SecureRegistryTrustOptions,
 } from "./args";
 import { formatEndpoint } from "./render";
+import { planS3Storage, S3Plan } from "./s3";
 import {
   validateEnvKey,
   validateLogLevel,
@@ -49,6 +50,8 @@ export interface Plan {
   minimumVersion: pulumi.Input<string>;
   volumeName: string;
   deleteEnabled: boolean;
+  /** S3 storage (`storage.s3`); undefined: the data volume. */
+  s3?: S3Plan;
   proxy?: {
     remoteUrl: pulumi.Input<string>;
     username?: pulumi.Input<string>;
@@ -63,10 +66,15 @@ export interface Plan {
 
 /**
  * Validates SecureRegistry arguments and applies defaults. Throws InvalidInputError for any bad
- * plain value; Output values are checked when known.
+ * plain value; Output values are checked when known. `kind` names the component in messages
+ * (other ways of running the registry share these checks).
  */
-export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan {
-  const label = componentLabel("SecureRegistry", name);
+export function planSecureRegistry(
+  name: string,
+  args: SecureRegistryArgs,
+  kind = "SecureRegistry",
+): Plan {
+  const label = componentLabel(kind, name);
 
   const hostname = args.hostname ?? REGISTRY_DEFAULTS.hostname;
   const hostnameIsIp = typeof hostname === "string" && net.isIP(hostname) !== 0;
@@ -140,6 +148,8 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
     };
   }
 
+  const s3 = planS3Storage(label, args.storage, Object.keys(args.env ?? {}));
+
   const logLevel = whenKnown(args.logLevel ?? REGISTRY_DEFAULTS.logLevel, (v) =>
     validateLogLevel(label, "logLevel", v),
   );
@@ -212,6 +222,7 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
     minimumVersion,
     volumeName,
     deleteEnabled,
+    s3,
     proxy,
     logLevel,
     env,

@@ -509,8 +509,8 @@ export interface RegistryDeployment {
   containerId: string;
   /** Engine container name. */
   containerName: string;
-  /** Name of the data volume. */
-  volumeName: string;
+  /** Name of the data volume; undefined when the registry stores in S3 (no volume). */
+  volumeName: string | undefined;
   /** ms from the start request to the first healthy observation (latest start). */
   timeToHealthyMs: number;
   /** ms from the engine's StartedAt to the end of the first passing health check (latest start). */
