@@ -25,6 +25,7 @@ import {
   checkStringValue,
   describeValue,
   fail,
+  isDeferred,
   whenKnown,
 } from "../common/checks";
 
@@ -286,48 +287,69 @@ export function planS3Storage(
       example: S3_DEFAULTS.chunkSize,
     }) ?? S3_DEFAULTS.chunkSize;
 
-  // Rules across options, once every value involved is known.
+  // Rules across options: now when every value involved is plain, else once known.
+  const checkAcross = (c: {
+    region: string;
+    endpoint?: string;
+    encrypt?: boolean;
+    keyId?: string;
+    secure?: boolean;
+    v4auth?: boolean;
+  }): void => {
+    if (c.endpoint === undefined && !AWS_REGION.test(c.region)) {
+      fail(
+        label,
+        f("region"),
+        `${f("region")} ${describeValue(c.region)} is not an AWS region, and without ` +
+          `${f("regionEndpoint")} the driver refuses it; use e.g. "eu-west-1", or set ` +
+          `${f("regionEndpoint")} for an S3-compatible server.`,
+      );
+    }
+    if (c.endpoint === undefined && c.v4auth === false) {
+      fail(
+        label,
+        f("v4auth"),
+        `${f("v4auth")} is false, but AWS S3 only accepts signature version 4; leave v4auth ` +
+          `out (version 2 is for S3-compatible servers given in ${f("regionEndpoint")}).`,
+      );
+    }
+    if (c.endpoint !== undefined && c.secure !== undefined) {
+      const https = new URL(c.endpoint).protocol === "https:";
+      if (https !== c.secure) {
+        fail(
+          label,
+          f("secure"),
+          `${f("secure")} is ${c.secure} but ${f("regionEndpoint")} uses ` +
+            `${https ? "https" : "http"}; the endpoint's scheme decides: leave secure out.`,
+        );
+      }
+    }
+    if (c.keyId !== undefined && c.encrypt !== true) {
+      fail(
+        label,
+        f("keyId"),
+        `${f("keyId")} is set but ${f("encrypt")} is not true; set encrypt: true to encrypt ` +
+          `with that KMS key, or remove keyId.`,
+      );
+    }
+  };
+  const involved = [region, regionEndpoint, encrypt, keyId, secure, v4auth];
+  if (!involved.some(isDeferred)) {
+    checkAcross({
+      region: region as string,
+      endpoint: regionEndpoint as string | undefined,
+      encrypt: encrypt as boolean,
+      keyId: keyId as string | undefined,
+      secure: secure as boolean | undefined,
+      v4auth: v4auth as boolean,
+    });
+  }
   const texts = pulumi.all([bucket, region, regionEndpoint, rootDirectory, keyId]);
   const flags = pulumi.all([encrypt, secure, v4auth, chunkSize]);
   const combined = pulumi
     .all([texts, flags])
     .apply(([[b, r, endpoint, root, key], [enc, sec, v4, chunk]]) => {
-      if (endpoint === undefined && !AWS_REGION.test(r)) {
-        fail(
-          label,
-          f("region"),
-          `${f("region")} ${describeValue(r)} is not an AWS region, and without ` +
-            `${f("regionEndpoint")} the driver refuses it; use e.g. "eu-west-1", or set ` +
-            `${f("regionEndpoint")} for an S3-compatible server.`,
-        );
-      }
-      if (endpoint === undefined && v4 === false) {
-        fail(
-          label,
-          f("v4auth"),
-          `${f("v4auth")} is false, but AWS S3 only accepts signature version 4; leave v4auth ` +
-            `out (version 2 is for S3-compatible servers given in ${f("regionEndpoint")}).`,
-        );
-      }
-      if (endpoint !== undefined && sec !== undefined) {
-        const https = new URL(endpoint).protocol === "https:";
-        if (https !== sec) {
-          fail(
-            label,
-            f("secure"),
-            `${f("secure")} is ${sec} but ${f("regionEndpoint")} uses ` +
-              `${https ? "https" : "http"}; the endpoint's scheme decides: leave secure out.`,
-          );
-        }
-      }
-      if (key !== undefined && enc !== true) {
-        fail(
-          label,
-          f("keyId"),
-          `${f("keyId")} is set but ${f("encrypt")} is not true; set encrypt: true to encrypt ` +
-            `with that KMS key, or remove keyId.`,
-        );
-      }
+      checkAcross({ region: r, endpoint, encrypt: enc, keyId: key, secure: sec, v4auth: v4 });
       return s3DriverParameters({
         bucket: b,
         region: r,

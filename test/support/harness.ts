@@ -526,7 +526,7 @@ export interface RegistryDeployment {
 }
 
 /** Resolves every Output-valued public property of a component (secrets unwrapped). */
-async function resolveOutputs(component: object): Promise<Record<string, unknown>> {
+export async function resolveOutputs(component: object): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(component)) {
     if (key.startsWith("__")) continue;
@@ -542,7 +542,7 @@ async function resolveOutputs(component: object): Promise<Record<string, unknown
   return out;
 }
 
-function declaredChildren(all: DeclaredResource[], name: string): DeclaredResource[] {
+export function declaredChildren(all: DeclaredResource[], name: string): DeclaredResource[] {
   return all.filter((r) => r.name === name || r.name.startsWith(`${name}-`));
 }
 
