@@ -155,6 +155,8 @@ const AWS_REGION = /^[a-z]{2,}(-[a-z]+)+-\d+$/;
 const ROOT_DIRECTORY = /^\/?[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/;
 
 function checkEndpoint(label: string, field: string, value: unknown): void {
+  // A URL with user info may carry a password: never quote it.
+  const shown = describeValue(value, typeof value === "string" && value.includes("@"));
   let url: URL | undefined;
   if (typeof value === "string" && !/\s/.test(value)) {
     try {
@@ -167,16 +169,8 @@ function checkEndpoint(label: string, field: string, value: unknown): void {
     fail(
       label,
       field,
-      `${field} ${describeValue(value)} is not an http(s) URL; use the S3 server's address with ` +
-        `its scheme, e.g. "https://minio.internal:9000".`,
-    );
-  }
-  if ((url.pathname !== "/" && url.pathname !== "") || url.search !== "" || url.hash !== "") {
-    fail(
-      label,
-      field,
-      `${field} ${describeValue(value)} has a path, query or fragment; give only ` +
-        `scheme://host[:port] (the driver appends /<bucket>/<key>).`,
+      `${field} ${shown} is not an http(s) URL; use the S3 server's address with its scheme, ` +
+        `e.g. "https://minio.internal:9000".`,
     );
   }
   if (url.username !== "" || url.password !== "") {
@@ -184,6 +178,14 @@ function checkEndpoint(label: string, field: string, value: unknown): void {
       label,
       field,
       `${field} contains credentials; remove them and use storage.s3.accessKey and secretKey.`,
+    );
+  }
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search !== "" || url.hash !== "") {
+    fail(
+      label,
+      field,
+      `${field} ${shown} has a path, query or fragment; give only scheme://host[:port] (the ` +
+        `driver appends /<bucket>/<key>).`,
     );
   }
 }

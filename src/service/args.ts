@@ -41,8 +41,10 @@ export interface ServiceUpdateOptions {
   readonly delay?: string;
   /**
    * "stop-first" (stop the old replica, then start the new) or "start-first" (start the new
-   * replica before stopping the old). Default "start-first" with `publishMode: "ingress"`,
-   * "stop-first" with "host" (a node's published port is held by its running replica).
+   * replica before stopping the old). Default "start-first" for replicated services behind the
+   * routing mesh; "stop-first" with `publishMode: "host"` (the node's port is held by its running
+   * replica), `global` (one replica per node) or `placement.maxReplicasPerNode` (no room for a
+   * second one), where start-first would wait forever.
    */
   readonly order?: "start-first" | "stop-first";
   /**

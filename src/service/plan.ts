@@ -152,10 +152,25 @@ function planRedis(label: string, value: unknown): ServiceRedisOptions | undefin
   };
 }
 
+/**
+ * The update order when none is given: start-first (capacity never drops) only where a second
+ * replica can start beside the old one; stop-first where the old one holds what the new one
+ * needs: a host-mode port, the last place under maxReplicasPerNode, or its node in global mode.
+ */
+export function defaultUpdateOrder(
+  publishMode: "ingress" | "host",
+  global: boolean,
+  maxReplicasPerNode: unknown,
+): "start-first" | "stop-first" {
+  const limited = maxReplicasPerNode !== undefined && maxReplicasPerNode !== 0;
+  return publishMode === "host" || global || limited ? "stop-first" : "start-first";
+}
+
 function planUpdate(
   label: string,
   value: unknown,
   publishMode: "ingress" | "host",
+  defaultOrder: "start-first" | "stop-first",
 ): Required<ServiceUpdateOptions> {
   const update = (checkObject(label, "update", value, [
     "monitor",
@@ -163,14 +178,15 @@ function planUpdate(
     "order",
     "failureAction",
   ]) ?? {}) as ServiceUpdateOptions;
-  const order = update.order ?? (publishMode === "host" ? "stop-first" : "start-first");
+  const order = update.order ?? defaultOrder;
   checkOneOf(label, "update.order", order, ["start-first", "stop-first"]);
   if (publishMode === "host" && order === "start-first") {
     fail(
       label,
       "update.order",
       `update.order "start-first" cannot work with publishMode "host": a new replica cannot ` +
-        `bind the port its node's running replica holds; use "stop-first" (the default for host).`,
+        `bind the port its node's running replica holds (it would wait, or move to another ` +
+        `node clients do not expect); use "stop-first" (the default for host).`,
     );
   }
   const failureAction = update.failureAction ?? SERVICE_DEFAULTS.failureAction;
@@ -307,7 +323,12 @@ export function planSecureRegistryService(
     spreadOver,
     maxReplicasPerNode,
     publishMode,
-    update: planUpdate(label, args.update, publishMode),
+    update: planUpdate(
+      label,
+      args.update,
+      publishMode,
+      defaultUpdateOrder(publishMode, global, placement?.maxReplicasPerNode),
+    ),
     stopGracePeriod: checkDuration(
       label,
       "stopGracePeriod",

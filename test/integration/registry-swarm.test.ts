@@ -173,6 +173,8 @@ describeWhen(
         replicas: 2,
         publishMode: "host",
         placement: { maxReplicasPerNode: 1 },
+        // Shorter than the default 10s watch per replica, to keep CI time down.
+        update: { monitor: "5s" },
       };
       first = await declareService(name, args);
       const t1 = Date.now();
@@ -348,6 +350,23 @@ describeWhen(
         total: rounds.length,
         ...downRounds,
       });
+
+      // One at a time, as Swarm recorded it: the second new replica was created only after the
+      // first new one was running (its last state change).
+      const tasks = (await swarm.manager.dockerode().listTasks({
+        filters: JSON.stringify({
+          service: [deployment.serviceName],
+          "desired-state": ["running"],
+        }),
+      })) as { CreatedAt: string; NodeID: string; Status: { State: string; Timestamp: string } }[];
+      const fresh = tasks
+        .filter((t) => Date.parse(t.CreatedAt) >= t0)
+        .sort((a, b) => Date.parse(a.CreatedAt) - Date.parse(b.CreatedAt));
+      expect(fresh.map((t) => t.Status.State)).toEqual(["running", "running"]);
+      expect(new Set(fresh.map((t) => t.NodeID)).size).toBe(2);
+      expect(Date.parse(fresh[0].Status.Timestamp)).toBeLessThanOrEqual(
+        Date.parse(fresh[1].CreatedAt),
+      );
 
       const expected = new crypto.X509Certificate(renewed.certPem).fingerprint256;
       for (const node of [h1, h2]) {

@@ -189,6 +189,11 @@ describe("storage.s3 bad input: refused before any resource is declared", () => 
       /storage\.s3\.chunkSize is 1024, not a whole number from 5242880 to 5368709120/,
     ],
     [
+      "endpoint with credentials (never shown)",
+      { ...S3, regionEndpoint: "https://user:pa55word@minio:9000/x" },
+      /^(?!.*pa55word).*storage\.s3\.regionEndpoint contains credentials/,
+    ],
+    [
       "encrypt as a string",
       { ...S3, encrypt: "yes" },
       /storage\.s3\.encrypt is "yes", not a boolean/,

@@ -277,6 +277,8 @@ describe("SecureRegistryService: what it declares", () => {
     const { plain } = await declare("glob", { ...BASE, global: true });
     expect(plain.mode).toEqual({ global: true });
     expect(plain.convergeConfig).toBeUndefined();
+    // One replica per node: no room to start a second one beside it.
+    expect(plain.updateConfig.order).toBe("stop-first");
   });
 
   test("placement, networks and durations in the provider's read-back spelling", async () => {
@@ -301,7 +303,8 @@ describe("SecureRegistryService: what it declares", () => {
     expect(plain.taskSpec.containerSpec.stopGracePeriod).toBe("1m30s");
     expect(envOf(plain).REGISTRY_HTTP_DRAINTIMEOUT).toBe("1m30s");
     expect(plain.convergeConfig.timeout).toBe("10m");
-    expect(plain.updateConfig).toMatchObject({ monitor: "1m", delay: "1.5s" });
+    // maxReplicasPerNode leaves no room for a second replica: stop-first.
+    expect(plain.updateConfig).toMatchObject({ monitor: "1m", delay: "1.5s", order: "stop-first" });
   });
 
   test("Redis: address and database in env, the password only in a secret file", async () => {
