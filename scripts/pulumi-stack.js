@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 /**
- * `npm run up | preview | down` for the root stack.
+ * `npm run up | preview | down` for the root stack, and `npm run pulumi -- <args>` for any other
+ * Pulumi command against the same stack (`stack output`, `config set`, `refresh`...).
  *
- * - Checks first, all at once, that a Docker engine answers and that a Pulumi CLI can run; when
- *   either is missing it prints what to install and exits 1 (no stack trace).
+ * - Checks first, all at once, that a Docker engine answers (up, preview, down) and that a Pulumi
+ *   CLI can run; when either is missing it prints what to install and exits 1 (no stack trace).
  * - Uses a local state backend (`.pulumi-state/` in this repository) unless PULUMI_BACKEND_URL is
  *   set, so no Pulumi account is needed.
  * - Uses the documented local passphrase unless PULUMI_CONFIG_PASSPHRASE(_FILE) is set.
  * - Selects the stack (PULUMI_STACK, default `dev`), creating it if missing, then runs the command.
  *
- * The CLI is `pulumi` on PATH, else the npm launcher (devDependency `pulumi`), which downloads the
- * CLI on first use. SECURE_REGISTRY_PULUMI_LAUNCHER overrides the launcher's path (tests use it).
+ * The CLI is a `pulumi` on PATH that is not inside a node_modules directory, else the npm launcher
+ * (devDependency `pulumi`), which downloads the CLI on first use. Under `npm run`, npm puts
+ * node_modules/.bin on PATH, so the launcher's `pulumi` is found there too: it is recognised as
+ * the launcher and probed, never taken for an installed CLI. SECURE_REGISTRY_PULUMI_LAUNCHER
+ * overrides the launcher's path.
  */
 "use strict";
 
@@ -24,26 +28,46 @@ const COMMANDS = {
   up: ["up"],
   preview: ["preview", "--diff"],
   down: ["destroy"],
+  // Any other command, given after `--`: `npm run pulumi -- stack output credentials --show-secrets`.
+  pulumi: [],
 };
+/** Commands that read the Docker engine's state. */
+const NEEDS_DOCKER = new Set(["up", "preview", "down"]);
 
 function fail(lines) {
   process.stderr.write(`\n${lines.join("\n")}\n\n`);
   process.exit(1);
 }
 
-/** Resolves an executable on PATH without running it. */
-function onPath(command) {
+/** Every executable named `command` on PATH, in PATH order, without running any. */
+function allOnPath(command) {
+  const found = [];
   for (const dir of (process.env.PATH || "").split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, command);
     try {
       fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
+      found.push(candidate);
     } catch {
       // not in this directory
     }
   }
-  return undefined;
+  return found;
+}
+
+function onPath(command) {
+  return allOnPath(command)[0];
+}
+
+/** True for a file that lives in (or links into) a node_modules directory: an npm launcher. */
+function insideNodeModules(file) {
+  let real = file;
+  try {
+    real = fs.realpathSync(file);
+  } catch {
+    // a dangling link: judge by its own path
+  }
+  return [file, real].some((p) => p.split(path.sep).includes("node_modules"));
 }
 
 function checkDocker() {
@@ -72,10 +96,13 @@ function checkDocker() {
 
 /** Returns the command that runs the Pulumi CLI, or the lines explaining why none can run. */
 function findPulumi() {
-  const installed = onPath("pulumi");
+  const onPathAll = allOnPath("pulumi");
+  const installed = onPathAll.find((file) => !insideNodeModules(file));
   if (installed) return { command: [installed] };
 
-  let launcher = process.env.SECURE_REGISTRY_PULUMI_LAUNCHER;
+  let launcher =
+    process.env.SECURE_REGISTRY_PULUMI_LAUNCHER ||
+    onPathAll.map((file) => fs.realpathSync(file)).find((file) => fs.existsSync(file));
   if (!launcher) {
     try {
       launcher = require.resolve("pulumi/run.js", { paths: [repoRoot] });
@@ -130,10 +157,11 @@ function main() {
   if (!COMMANDS[action]) {
     fail([
       `usage: node scripts/pulumi-stack.js <${Object.keys(COMMANDS).join("|")}> [pulumi args]`,
+      "  e.g. npm run up; npm run pulumi -- stack output credentials --show-secrets",
     ]);
   }
 
-  const problems = checkDocker();
+  const problems = NEEDS_DOCKER.has(action) ? checkDocker() : [];
   const pulumi = findPulumi();
   if (pulumi.problems) problems.push(...pulumi.problems);
   if (problems.length > 0) fail(["Cannot run the stack yet:", ""].concat(problems));
@@ -154,6 +182,29 @@ function main() {
   }
   const stack = env.PULUMI_STACK || "dev";
 
+  if (action === "pulumi") {
+    if (extra.length === 0) fail(["usage: npm run pulumi -- <pulumi command and arguments>"]);
+    // The stack exists once `npm run up` (or preview) ran. Commands that manage stacks or report
+    // on the CLI itself need none.
+    const selected = spawnSync(
+      pulumi.command[0],
+      pulumi.command.slice(1).concat(["stack", "select", stack]),
+      {
+        cwd: repoRoot,
+        env,
+        encoding: "utf8",
+      },
+    );
+    if (
+      selected.status !== 0 &&
+      !["stack", "login", "logout", "whoami", "version", "about", "plugin"].includes(extra[0])
+    ) {
+      fail([
+        `There is no stack "${stack}" in ${env.PULUMI_BACKEND_URL} yet: run \`npm run up\` (or \`npm run preview\`) first.`,
+      ]);
+    }
+    process.exit(run(pulumi.command, extra, env));
+  }
   const selected = run(pulumi.command, ["stack", "select", "--create", stack], env);
   if (selected !== 0) fail([`Could not select or create the stack "${stack}".`]);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# down.sh RUN_ID   (e.g. srh07; `status.sh` lists runs)
+# down.sh RUN_ID   (e.g. srh07a3f9; `status.sh` lists runs)
 #
 # Removes everything up.sh created for that run: the hosts' processes (sshd, dockerd, containerd,
 # shims, containers, ssh sessions), their cgroup directories, mount and UTS namespace handles,
@@ -14,10 +14,11 @@ here=$(dirname "$(readlink -f "$0")")
 . "$here/lib.sh"
 
 rid=${1:-}
-slot=$(slot_of_run_id "$rid") || srh_die "usage: down.sh RUN_ID (${SRT_HOSTS_PREFIX}00 ... ${SRT_HOSTS_PREFIX}$((SLOT_COUNT - 1)))"
+slot=$(slot_of "$rid") || srh_die "usage: down.sh RUN_ID (${SRT_HOSTS_PREFIX}<slot><4 hex>, e.g. ${SRT_HOSTS_PREFIX}07a3f9; status.sh lists them)"
 [ "$(id -u)" = 0 ] || srh_die "must run as root"
-RUN=$(run_dir "$slot")
-SW=$(switch_ns "$slot")
+RUN=$(run_dir "$rid")
+SW=$(switch_ns "$rid")
+log_history "down $rid: start"
 
 # Host names: from the run directory, the network namespaces and the cgroup directories.
 mapfile -t hosts < <(
@@ -84,7 +85,8 @@ for h in "${hosts[@]}"; do
   # Dropping the handles frees the mount namespace (with every mount dockerd made inside it) and
   # the UTS namespace, now that no process is left in them.
   for f in "$RUN/ns/$h.mnt" "$RUN/ns/$h.uts"; do
-    is_nsfs "$f" && umount "$f"
+    # (umount(8) can miss a mount while other mounts on the machine change: check, then detach)
+    if is_nsfs "$f" && ! umount "$f" 2>/dev/null && is_nsfs "$f"; then umount -l "$f"; fi
     rm -f "$f"
   done
   ip netns del "$rid-$h" 2>/dev/null
@@ -93,15 +95,23 @@ done
 # The LAN: deleting the switch namespace removes the bridge and every host's switch port; the
 # main link's peer is there too, so the main link goes with it (deleted explicitly if not).
 ip netns del "$SW" 2>/dev/null
-ip link del "$(main_link "$slot")" 2>/dev/null
+ip link del "$(main_link "$rid")" 2>/dev/null
 
 if mountpoint -q "$RUN/ns"; then umount "$RUN/ns"; fi
 if [ -d "$RUN" ]; then
   if grep -q " $RUN[/ ]" /proc/self/mountinfo; then
     srh_log "WARNING: mounts remain under $RUN, not deleting it:"
     grep " $RUN[/ ]" /proc/self/mountinfo >&2
+    log_history "down $rid: FAILED, mounts remain"
     exit 1
   fi
   rm -rf "$RUN"
 fi
+# Release the slot last, if this run holds it (a run id of the first version is its slot's name,
+# and its run directory was the slot directory: removed above).
+SLOT_DIR=$(slot_dir "$slot")
+if [ "$SLOT_DIR" != "$RUN" ] && [ "$(cat "$SLOT_DIR/run" 2>/dev/null)" = "$rid" ]; then
+  rm -rf "$SLOT_DIR"
+fi
+log_history "down $rid: done"
 exit 0

@@ -8,17 +8,18 @@ set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=lib.sh
 . "$here/lib.sh"
-slot=$(slot_of_run_id "${1:-}") || srh_die "usage: engine.sh RUN_ID HOST stop|start|restart|reload"
+rid=${1:-}
+is_run_id "$rid" || srh_die "usage: engine.sh RUN_ID HOST stop|start|restart|reload"
 host=${2:-}
-H=$(run_dir "$slot")/hosts/$host
-[ -e "$(run_dir "$slot")/ns/$host.mnt" ] || srh_die "no host '$host' in run $1"
+H=$(run_dir "$rid")/hosts/$host
+[ -e "$(run_dir "$rid")/ns/$host.mnt" ] || srh_die "no host '$host' in run $rid"
 
 # The pid in the host's pidfile, if that process runs inside this host's mount namespace.
 dockerd_pid() {
   local pid
   pid=$(cat "$H/run/docker.pid" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] && running "$pid" &&
-    [ "$(stat -L -c %i "/proc/$pid/ns/mnt" 2>/dev/null)" = "$(stat -L -c %i "$(run_dir "$slot")/ns/$host.mnt")" ] &&
+    [ "$(stat -L -c %i "/proc/$pid/ns/mnt" 2>/dev/null)" = "$(stat -L -c %i "$(run_dir "$rid")/ns/$host.mnt")" ] &&
     echo "$pid"
 }
 stop() {
@@ -30,8 +31,8 @@ stop() {
 }
 start() {
   dockerd_pid >/dev/null && return 0
-  start_dockerd "$slot" "$host"
-  wait_until 90 host_docker "$slot" "$host" version || srh_die "dockerd of $host did not answer within 90 s (log: $H/log/dockerd.log)"
+  start_dockerd "$rid" "$host"
+  wait_until 90 host_docker "$rid" "$host" version || srh_die "dockerd of $host did not answer within 90 s (log: $H/log/dockerd.log)"
 }
 case ${3:-} in
   stop) stop ;;

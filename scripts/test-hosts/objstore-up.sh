@@ -134,7 +134,7 @@ CEPH=(ceph --conf "$C/ceph.conf" --connect-timeout 10)
 ceph-authtool --create-keyring "$C/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
 ceph-authtool "$C/keyring" --gen-key -n client.admin --cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *' >/dev/null
 monmaptool --create --addv a "[v2:127.0.0.1:$MON_PORT]" --fsid "$FSID" "$C/monmap" >/dev/null
-ceph-mon --conf "$C/ceph.conf" --mkfs -i a --monmap "$C/monmap" --keyring "$C/keyring" >>"$C/log/setup.log" 2>&1
+timeout 60 ceph-mon --conf "$C/ceph.conf" --mkfs -i a --monmap "$C/monmap" --keyring "$C/keyring" >>"$C/log/setup.log" 2>&1
 # The daemons fork into the background once initialised; `&` so that one that never finishes
 # initialising cannot block this script (the bounded waits below notice it).
 ceph-mon --conf "$C/ceph.conf" -i a </dev/null >>"$C/log/setup.log" 2>&1 &
@@ -142,7 +142,7 @@ ceph-mon --conf "$C/ceph.conf" -i a </dev/null >>"$C/log/setup.log" 2>&1 &
 # its data directory must exist before --mkfs.
 osd_uuid=$(cat /proc/sys/kernel/random/uuid)
 timeout 60 "${CEPH[@]}" osd new "$osd_uuid" >>"$C/log/setup.log" 2>&1 || srh_die "the monitor did not register the OSD within 60 s"
-ceph-osd --conf "$C/ceph.conf" -i 0 --mkfs --osd-uuid "$osd_uuid" >>"$C/log/setup.log" 2>&1
+timeout 60 ceph-osd --conf "$C/ceph.conf" -i 0 --mkfs --osd-uuid "$osd_uuid" >>"$C/log/setup.log" 2>&1
 ceph-osd --conf "$C/ceph.conf" -i 0 </dev/null >>"$C/log/setup.log" 2>&1 &
 osd_up() { [[ $(timeout 10 "${CEPH[@]}" osd stat -f json 2>/dev/null) == *'"num_up_osds":1'* ]]; }
 wait_until 90 osd_up || srh_die "osd.0 not up within 90 s"

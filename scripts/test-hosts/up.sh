@@ -7,10 +7,12 @@
 #     same LAN through the link <run>-lan (the slice's first address). The bridge is NOT in the main
 #     namespace on purpose: there bridge-nf-call-iptables=1 and the main dockerd's FORWARD DROP
 #     would drop host-to-host traffic;
-#   * a persistent mount + UTS namespace (hostname = the host's name) with its own /etc/docker,
-#     /etc/containerd, /root (so its own /root/.docker), /var/lib/docker and /run, bind-mounted
-#     from the host's directory; /sys remounted for its network namespace with the cgroup mounts
-#     kept; binaries (/usr) are shared with the machine;
+#   * a persistent mount + UTS namespace (hostname = the host's name): /etc is a copy-on-write
+#     overlay of this machine's (whatever the host writes under /etc stays in the host), and
+#     /etc/docker, /etc/containerd, /etc/containers/certs.d, /root (so /root/.docker),
+#     /var/lib/docker and /run are the host's own directories, empty but for the configuration
+#     written below; /sys remounted for its network namespace with the cgroup mounts kept;
+#     binaries (/usr) and /tmp are shared with the machine;
 #   * its own dockerd (which starts its own containerd, socket /run/docker/containerd/
 #     containerd.sock inside the host), configured by the host's /etc/docker/daemon.json:
 #     networks from 203.0.113.0/24, containers under the cgroup parent <run>-<host>; the
@@ -57,11 +59,11 @@ done
 [ "$(printf '%s\n' "${hosts[@]}" | sort | uniq -d)" = "" ] || srh_die "host names must be unique: ${hosts[*]}"
 [[ $label =~ ^[A-Za-z0-9._-]{1,40}$ ]] || srh_die "label must be 1-40 of [A-Za-z0-9._-], got '$label'"
 [[ $owner =~ ^[0-9]+$ ]] && owner_start=$(proc_start "$owner") || srh_die "owner pid '$owner' is not a running process"
-for d in /etc/docker /etc/containerd /root /var/lib/docker /run; do
+for d in /etc /root /var/lib/docker /run; do
   [ -d "$d" ] || srh_die "$d does not exist on this machine: it is a mount point inside every host (is docker.io installed?)"
 done
 for img in "${images[@]}"; do
-  docker image inspect "$img" >/dev/null 2>&1 || srh_die "image $img is not on the local engine: run \`npm run setup:docker\`"
+  timeout 30 docker image inspect "$img" >/dev/null 2>&1 || srh_die "image $img is not on the local engine: run \`npm run setup:docker\`"
 done
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -69,22 +71,28 @@ t_start=$(ms)
 
 # ---- claim a slot (under the lock, after sweeping dead runs) -------------------------------
 mkdir -p "$SRT_HOSTS_ROOT"
-slot=$(
+# A slot is claimed by creating its slot directory (atomic); claims happen under the lock only.
+rid=$(
   exec 9>"$LOCK_FILE"
   flock -w 180 9 || srh_die "timed out after 180 s waiting for $LOCK_FILE"
   bash "$here/sweep.sh" --locked >&2
   for n in $(seq 0 $((SLOT_COUNT - 1))); do
-    if mkdir "$(run_dir "$n")" 2>/dev/null; then
-      printf 'pid=%s\nstart=%s\nlabel=%s\nhosts=%s\ncreated=%s\n' "$owner" "$owner_start" "$label" \
-        "${hosts[*]}" "$(date -Is)" >"$(run_dir "$n")/owner"
-      echo "$n"
-      exit 0
-    fi
+    mkdir "$(slot_dir "$n")" 2>/dev/null || continue
+    id=$(new_run_id "$n")
+    owner_file=$(printf 'pid=%s\nstart=%s\nlabel=%s\nhosts=%s\ncreated=%s\n' "$owner" "$owner_start" \
+      "$label" "${hosts[*]}" "$(date -Is)")
+    echo "$owner_file" >"$(slot_dir "$n")/owner"
+    echo "$id" >"$(slot_dir "$n")/run"
+    mkdir "$(run_dir "$id")"
+    echo "$owner_file" >"$(run_dir "$id")/owner"
+    echo "$id"
+    exit 0
   done
   srh_die "all $SLOT_COUNT slots are in use by live runs (scripts/test-hosts/status.sh lists them)"
 )
-rid=$(run_id "$slot")
-RUN=$(run_dir "$slot")
+slot=$(slot_of "$rid")
+RUN=$(run_dir "$rid")
+log_history "up $rid: claimed for owner $owner ($label: ${hosts[*]})"
 echo "RUN_ID=$rid"
 done_ok=0
 on_exit() {
@@ -129,8 +137,8 @@ chmod 0755 "$C/bin/ssh"
 echo '{}' >"$C/docker-config/config.json"
 
 # ---- the LAN: a bridge in the switch namespace, the main namespace plugged in ------------
-SW=$(switch_ns "$slot")
-MAIN_LINK=$(main_link "$slot")
+SW=$(switch_ns "$rid")
+MAIN_LINK=$(main_link "$rid")
 MAIN_ADDR=$(main_addr "$slot")
 ip netns add "$SW"
 ip -n "$SW" link set lo up
@@ -142,7 +150,7 @@ ip addr add "$MAIN_ADDR/28" dev "$MAIN_LINK"
 ip link set "$MAIN_LINK" up
 
 # ---- the images every engine gets (nothing can be pulled): saved once, loaded into each ------
-docker save -o "$RUN/images.tar" "${images[@]}" &
+timeout 180 docker save -o "$RUN/images.tar" "${images[@]}" &
 save_pid=$!
 
 # ---- hosts: namespaces, files, dockerd --------------------------------------------------------
@@ -153,8 +161,8 @@ for h in "${hosts[@]}"; do
   host_addresses+=("$addr")
   i=$((i + 1))
   H=$RUN/hosts/$h
-  NS=$(host_ns "$slot" "$h")
-  mkdir -p "$H"/{etc-docker,etc-containerd,root/.docker,lib-docker,run/sshd,ssh,log,cgkeep}
+  NS=$(host_ns "$rid" "$h")
+  mkdir -p "$H"/{etc-upper,etc-work,etc-docker,etc-containerd,etc-containers-certs.d,root/.docker,lib-docker,run/sshd,ssh,log,cgkeep}
   chmod 0755 "$H/run/sshd"
   chmod 0700 "$H/root"
 
@@ -169,14 +177,19 @@ for h in "${hosts[@]}"; do
   # slave: unmounts in the main namespace (`ip netns del` of any run) still reach this namespace,
   # so it never keeps another run's network namespace alive.
   unshare --mount="$RUN/ns/$h.mnt" --uts="$RUN/ns/$h.uts" --propagation slave hostname "$h"
-  host_exec "$slot" "$h" sh -ec "
+  host_exec "$rid" "$h" sh -ec "
     # sysfs of this network namespace (dockerd reads /sys/class/net), cgroup mounts kept
     mount --rbind /sys/fs/cgroup '$H/cgkeep'
     umount -l /sys
     mount -t sysfs sysfs /sys
     mount --move '$H/cgkeep' /sys/fs/cgroup
+    # /etc copy-on-write: what the host writes there stays in etc-upper, never on this machine
+    mount -t overlay overlay -o 'lowerdir=/etc,upperdir=$H/etc-upper,workdir=$H/etc-work' /etc
+    # the trust and engine configuration directories start empty (not the machine's)
+    mkdir -p /etc/docker /etc/containerd /etc/containers/certs.d
     mount --bind '$H/etc-docker' /etc/docker
     mount --bind '$H/etc-containerd' /etc/containerd
+    mount --bind '$H/etc-containers-certs.d' /etc/containers/certs.d
     mount --bind '$H/root' /root
     mount --bind '$H/lib-docker' /var/lib/docker
     mount --bind '$H/run' /run
@@ -197,19 +210,20 @@ EOF
   if [ -f /etc/containerd/config.toml ]; then cp /etc/containerd/config.toml "$H/etc-containerd/config.toml"; fi
   echo '{}' >"$H/root/.docker/config.json"
 
-  start_dockerd "$slot" "$h"
+  start_dockerd "$rid" "$h"
 done
 t_namespaces=$(ms)
 
 for h in "${hosts[@]}"; do
-  wait_until 90 host_docker "$slot" "$h" version ||
+  wait_until 90 host_docker "$rid" "$h" version ||
     srh_die "dockerd of $h did not answer within 90 s (log: $RUN/hosts/$h/log/dockerd.log)"
 done
 t_dockerd=$(ms)
 wait "$save_pid" || srh_die "docker save ${images[*]} failed"
 load_pids=()
 for h in "${hosts[@]}"; do
-  host_docker "$slot" "$h" load -q -i "$RUN/images.tar" >"$RUN/hosts/$h/log/load.log" 2>&1 &
+  timeout 180 env DOCKER_CONFIG="$C/docker-config" docker -H "unix://$RUN/hosts/$h/run/docker.sock" \
+    load -q -i "$RUN/images.tar" >"$RUN/hosts/$h/log/load.log" 2>&1 &
   load_pids+=($!)
 done
 for p in "${load_pids[@]}"; do wait "$p" || srh_die "loading images into a host failed (see $RUN/hosts/*/log/load.log)"; done
@@ -241,19 +255,23 @@ UsePAM no
 Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
   echo "$addr $(cut -d' ' -f1,2 "$H/ssh/ssh_host_ed25519_key.pub")" >>"$C/known_hosts"
-  host_exec "$slot" "$h" /usr/sbin/sshd -f "$H/ssh/sshd_config" -E "$H/log/sshd.log" </dev/null >/dev/null 2>&1
+  host_exec "$rid" "$h" /usr/sbin/sshd -f "$H/ssh/sshd_config" -E "$H/log/sshd.log" </dev/null >/dev/null 2>&1
 done
 i=0
 for h in "${hosts[@]}"; do
   addr=${host_addresses[$i]}
   i=$((i + 1))
-  wait_until 30 "$C/bin/ssh" "root@$addr" true || srh_die "sshd of $h ($addr) did not accept the client key within 30 s"
+  if ! wait_until 60 "$C/bin/ssh" "root@$addr" true; then
+    "$C/bin/ssh" -v "root@$addr" true 2>&1 | tail -n 15 | sed "s/^/[$h ssh -v] /" >&2
+    srh_die "sshd of $h ($addr) did not accept the client key within 60 s"
+  fi
 done
 t_sshd=$(ms)
 
 # ---- run.json: everything a test needs (values are validated above: no JSON escaping needed) ---
 {
-  printf '{\n  "runId": "%s",\n  "slot": %d,\n  "label": "%s",\n  "runDir": "%s",\n' "$rid" "$slot" "$label" "$RUN"
+  printf '{\n  "runId": "%s",\n  "slot": %d,\n  "slotDir": "%s",\n  "label": "%s",\n  "runDir": "%s",\n' \
+    "$rid" "$slot" "$(slot_dir "$slot")" "$label" "$RUN"
   printf '  "mainAddress": "%s",\n  "subnet": "%s",\n  "switchNetns": "%s",\n  "mainLink": "%s",\n' \
     "$MAIN_ADDR" "$(slice_cidr "$slot")" "$SW" "$MAIN_LINK"
   printf '  "swarmAddressPool": "%s",\n' "$SWARM_POOL_BASE"
@@ -267,7 +285,7 @@ t_sshd=$(ms)
     H=$RUN/hosts/$h
     [ "$i" = 0 ] || printf ',\n'
     printf '    { "name": "%s", "address": "%s", "netns": "%s", "dir": "%s", "cgroupParent": "%s",\n' \
-      "$h" "${host_addresses[$i]}" "$(host_ns "$slot" "$h")" "$H" "$(host_ns "$slot" "$h")"
+      "$h" "${host_addresses[$i]}" "$(host_ns "$rid" "$h")" "$H" "$(host_ns "$rid" "$h")"
     printf '      "mountNamespace": "%s", "utsNamespace": "%s",\n' "$RUN/ns/$h.mnt" "$RUN/ns/$h.uts"
     printf '      "dockerSocket": "%s", "containerdSocket": "%s", "hostKey": "%s",\n' \
       "$H/run/docker.sock" "$H/run/docker/containerd/containerd.sock" "$(cut -d' ' -f1,2 "$H/ssh/ssh_host_ed25519_key.pub")"
@@ -277,5 +295,6 @@ t_sshd=$(ms)
   printf '\n  ]\n}\n'
 } >"$RUN/run.json"
 done_ok=1
+log_history "up $rid: ready"
 srh_log "$rid up in $((t_sshd - t_start)) ms (namespaces $((t_namespaces - t_start)), dockerd $((t_dockerd - t_namespaces)), images $((t_images - t_dockerd)), sshd $((t_sshd - t_images)))"
 echo "RUN_JSON=$RUN/run.json"

@@ -85,7 +85,7 @@ describeWithTestHosts("simulated remote hosts and swarm (test infrastructure)", 
 
   it("starts two hosts with distinct addresses in the run's own /28", () => {
     const [h1, h2] = run.hosts;
-    expect(run.runId).toMatch(/^srh\d{2}$/);
+    expect(run.runId).toMatch(/^srh\d{2}[0-9a-f]{4}$/);
     const [base] = run.subnet.split("/");
     const prefix = base.split(".").slice(0, 3).join(".");
     const first = Number(base.split(".")[3]);
@@ -175,7 +175,7 @@ describeWithTestHosts("simulated remote hosts and swarm (test infrastructure)", 
     expect(fromContainer).toBe("SSH-2.0-");
   });
 
-  it("each host has its own hostname, /etc/docker, /etc/containerd and /root/.docker", async () => {
+  it("each host has its own hostname, /etc (docker, containerd, containers...) and /root/.docker", async () => {
     const [h1, h2] = run.hosts;
     expect((await h1.mustExec(["hostname"])).trim()).toBe("h1");
     expect(JSON.parse(await h1.readFile("/etc/docker/daemon.json"))).toMatchObject({
@@ -188,6 +188,18 @@ describeWithTestHosts("simulated remote hosts and swarm (test infrastructure)", 
     expect((await h1.mustExec(["stat", "-c", "%a", marker])).trim()).toBe("600");
     expect(await h2.fileExists(marker)).toBe(false);
     expect(fs.existsSync(marker)).toBe(false); // not on this machine's /etc either
+    // The rest of /etc is copy-on-write: files a trust step writes for other runtimes stay in
+    // the host too (Podman / skopeo certs.d starts empty; buildkitd.toml is new).
+    expect((await h1.mustExec(["ls", "-A", "/etc/containers/certs.d"])).trim()).toBe("");
+    for (const file of [
+      `/etc/containers/certs.d/${run.runId}-probe:5000/ca.crt`,
+      `/etc/buildkit/${run.runId}-buildkitd.toml`,
+    ]) {
+      await h1.writeFile(file, "probe\n");
+      expect(await h1.readFile(file)).toBe("probe\n");
+      expect(await h2.fileExists(file)).toBe(false);
+      expect(fs.existsSync(file)).toBe(false);
+    }
     expect(
       fs.existsSync(path.join(h1.dir, "etc-containerd", marker.slice("/etc/containerd/".length))),
     ).toBe(true);
@@ -347,7 +359,7 @@ describeWithTestHosts("simulated remote hosts and swarm (test infrastructure)", 
       );
       return Math.round(pids.reduce((sum, pid) => sum + rssMiB(pid), 0));
     });
-    expect(inv.pids.length).toBe(6);
+    expect(inv.daemons.length).toBe(6);
     reportFigure(
       "test-hosts: resident memory per host (dockerd + containerd + sshd), MiB",
       perHost,
@@ -437,6 +449,7 @@ describeWithTestHosts("simulated remote hosts and swarm (test infrastructure)", 
       mounts: [],
       processes: [],
       runDirExists: false,
+      slotHeld: false,
     });
     await run.stop();
     await mustRun("bash", [path.join(TEST_HOSTS_SCRIPTS, "down.sh"), run.runId]);

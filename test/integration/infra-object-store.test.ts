@@ -4,14 +4,16 @@
  * on the main engine's default bridge and reaching radosgw at the docker0 gateway. An image is
  * pushed, its blobs and manifest links appear in the bucket under the registry's root directory,
  * and it is pulled back (blob downloads redirected to radosgw) with the same digest, also through a
- * second container on the same bucket. stop() leaves no daemon and no directory.
+ * second container on the same bucket. Containers on a simulated host reach it at the run's main
+ * address (what a Swarm service of the registry will use). It listens nowhere else; stop() leaves
+ * no daemon and no directory.
  */
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { engineAvailable, testImagesPresent, TEST_IMAGES } from "../support/engine";
+import { TEST_IMAGES } from "../support/engine";
 import { describeWhen } from "../support/gate";
 import {
   buildTestImage,
@@ -33,15 +35,14 @@ import {
   objectStoreUnavailableReason,
   startObjectStore,
 } from "../support/object-store";
+import { startTestHosts, testHostsUnavailableReason, TestHostsRun } from "../support/hosts";
 import { reportFigure } from "../support/probes";
 
 jest.setTimeout(300_000);
 
+/** Needs root, the engine and test images, the hosts' packages and Ceph's. */
 function unavailableReason(): string | undefined {
-  if (!engineAvailable())
-    return "no Docker engine answers `docker info`: run `npm run setup:docker`";
-  if (!testImagesPresent()) return "the test images are missing: run `npm run setup:docker`";
-  return objectStoreUnavailableReason();
+  return testHostsUnavailableReason() ?? objectStoreUnavailableReason();
 }
 
 /** distribution's configuration for an s3 backend on `store`, reached at `endpoint`. */
@@ -79,6 +80,7 @@ describeWhen(
   unavailableReason(),
   () => {
     let store: ObjectStore;
+    let run: TestHostsRun;
     let configFile: string;
     let configDir: string;
     const rootDirectory = `/${RUN_PREFIX}`;
@@ -117,10 +119,13 @@ describeWhen(
     }
 
     beforeAll(async () => {
+      // One simulated host, to show that containers there (e.g. Swarm tasks) reach the store
+      // through the run's main address. Started first: the store binds that address.
+      run = await startTestHosts(["s1"], { label: "objstore", images: [TEST_IMAGES.busybox] });
       const t0 = Date.now();
       store = await startObjectStore({
         label: "registry-s3",
-        listen: [await dockerBridgeGateway()],
+        listen: [await dockerBridgeGateway(), run.mainAddress],
       });
       reportFigure("object-store: start, ms (objstore-up.sh phases)", store.timingsMs);
       reportFigure("object-store: start, ms (startObjectStore)", Date.now() - t0);
@@ -138,7 +143,7 @@ describeWhen(
       await cleanupAll();
     });
 
-    it("listens on loopback and the docker0 gateway only, with a bucket and generated keys", async () => {
+    it("listens only on loopback and the addresses asked for, with a bucket and generated keys", async () => {
       const gateway = await dockerBridgeGateway();
       const listening = execFileSync("ss", ["-Htlnp"], { encoding: "utf8" })
         .split("\n")
@@ -146,17 +151,48 @@ describeWhen(
           [store.pids.mon, store.pids.osd, store.pids.rgw].some((p) => l.includes(`pid=${p},`)),
         )
         .map((l) => l.trim().split(/\s+/)[3]);
-      expect(listening.length).toBeGreaterThanOrEqual(4); // mon, osd (several), rgw x2
-      for (const local of listening)
-        expect(local).toMatch(
-          new RegExp(`^(127\\.0\\.0\\.1|${gateway.replace(/\./g, "\\.")}):\\d+$`),
-        );
+      expect(listening.length).toBeGreaterThanOrEqual(5); // mon, osd (several), rgw x3
+      const allowed = ["127.0.0.1", gateway, run.mainAddress].map((a) => `${a}:`);
+      for (const local of listening) {
+        expect(
+          allowed.some((a) => local.startsWith(a) && /^\d+$/.test(local.slice(a.length))),
+        ).toBe(true);
+      }
       expect(store.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(store.endpoints).toHaveLength(2);
+      expect(store.endpoints).toHaveLength(3);
       expect(store.endpoints[0]).toBe(store.endpoint);
       expect(store.bucket).toBe("registry");
       expect(store.accessKey).toMatch(/^[0-9A-F]{20}$/);
       expect(store.secretKey).toMatch(/^[0-9a-f]{40}$/);
+    });
+
+    it("containers on a simulated host reach it at the run's main address, with S3 credentials", async () => {
+      const endpoint = store.endpoints[2];
+      expect(endpoint).toBe(`http://${run.mainAddress}:${store.port}`);
+      const host = run.host("s1");
+      const status = await host.mustDocker([
+        "run",
+        "--rm",
+        TEST_IMAGES.busybox,
+        "sh",
+        "-c",
+        `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${run.mainAddress} ${store.port} | head -n 1`,
+      ]);
+      expect(status.trim()).toBe("HTTP/1.1 200 OK");
+      // A signed ListObjects from inside the host (curl's SigV4 needs the payload hash header).
+      const listing = await host.mustExec([
+        "curl",
+        "-sS",
+        "--fail",
+        "--aws-sigv4",
+        `aws:amz:${store.region}:s3`,
+        "-u",
+        `${store.accessKey}:${store.secretKey}`,
+        "-H",
+        "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        `${endpoint}/${store.bucket}?list-type=2`,
+      ]);
+      expect(listing).toContain(`<Name>${store.bucket}</Name>`);
     });
 
     it("a registry container stores a pushed image in the bucket and serves it back", async () => {

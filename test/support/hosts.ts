@@ -16,9 +16,9 @@
  * /etc/docker, /etc/containerd, /root (so /root/.docker), /var/lib/docker and /run, its own dockerd
  * (which runs its own containerd) and an sshd accepting only this run's key for root. The work is
  * done by scripts/test-hosts/up.sh and down.sh (read their headers for the layout; docs/testing.md
- * for costs, debugging and cleaning up by hand). Each call is a "run" with its own id (srh00 ...
- * srh15), its own /28 of 198.51.100.0/24 and its own names, so parallel jest workers and parallel
- * test runs do not collide.
+ * for costs, debugging and cleaning up by hand). Each call is a "run" with its own id
+ * (`srh<slot><4 hex>`, e.g. srh07a3f9), its own /28 of 198.51.100.0/24 (one of 16 slots) and
+ * names carrying the id, so parallel jest workers and parallel test runs do not collide.
  *
  * Teardown: `stop()` (idempotent) is registered with the harness's cleanup (cleanupAll), and runs
  * at process exit for runs still up; a run whose process was killed is removed by the next
@@ -107,7 +107,7 @@ export interface TestHost {
 }
 
 export interface TestHostsRun {
-  /** srh00 ... srh15: prefix of every namespace, link, cgroup and directory of this run. */
+  /** e.g. srh07a3f9: prefix of every namespace, link, cgroup and directory of this run. */
   readonly runId: string;
   readonly label: string;
   readonly runDir: string;
@@ -177,6 +177,7 @@ export function describeWithTestHosts(name: string, body: () => void): void {
 
 interface RunJson {
   runId: string;
+  slotDir: string;
   label: string;
   runDir: string;
   mainAddress: string;
@@ -390,19 +391,40 @@ function makeHost(run: RunJson, h: RunJson["hosts"][number], privateKey: string)
 export interface RunInventory {
   runId: string;
   runDir: string;
+  /** The directory that claims the run's slot (holds the run id while the run is up). */
+  slotDir: string;
   /** Inodes of the hosts' and the switch's network namespaces, and of the hosts' mount namespaces. */
   namespaceInodes: number[];
-  /** dockerd, containerd and sshd pids of every host. */
-  pids: number[];
+  /** dockerd, containerd and sshd of every host: pid and start time (so a reused pid does not count). */
+  daemons: { pid: number; start: number }[];
+  /** Clock ticks since boot when the inventory was taken. */
+  takenAtTicks: number;
 }
 
-function readPid(file: string): number[] {
+/** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), if it runs. */
+function processStart(pid: number): { start: number; zombie: boolean } | undefined {
   try {
-    const pid = Number(fs.readFileSync(file, "utf8").trim());
-    return Number.isInteger(pid) && pid > 0 ? [pid] : [];
+    // The command name (field 2) may contain spaces and parentheses: split after its end.
+    const rest = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").pop() ?? "";
+    const fields = rest.split(" ");
+    return { start: Number(fields[19]), zombie: fields[0] === "Z" };
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+let clockTicks: number | undefined;
+function ticksNow(): number {
+  clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+  return Math.floor(Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]) * clockTicks);
 }
 
 function takeInventory(run: RunJson): RunInventory {
@@ -411,29 +433,45 @@ function takeInventory(run: RunJson): RunInventory {
   for (const h of run.hosts)
     nsFiles.push(`/run/netns/${h.netns}`, h.mountNamespace, h.utsNamespace);
   for (const f of nsFiles) inodes.push(fs.statSync(f).ino);
-  const pids: number[] = [];
+  const daemons: RunInventory["daemons"] = [];
   for (const h of run.hosts) {
-    pids.push(...readPid(path.join(h.dir, "run/docker.pid")));
-    pids.push(...readPid(path.join(h.dir, "run/sshd.pid")));
-    pids.push(...readPid(path.join(h.dir, "run/docker/containerd/containerd.pid")));
+    for (const file of ["run/docker.pid", "run/sshd.pid", "run/docker/containerd/containerd.pid"]) {
+      try {
+        const pid = Number(fs.readFileSync(path.join(h.dir, file), "utf8").trim());
+        const started = processStart(pid);
+        if (started && !started.zombie) daemons.push({ pid, start: started.start });
+      } catch {
+        // not running (no pid file)
+      }
+    }
   }
-  return { runId: run.runId, runDir: run.runDir, namespaceInodes: inodes, pids };
+  return {
+    runId: run.runId,
+    runDir: run.runDir,
+    slotDir: run.slotDir,
+    namespaceInodes: inodes,
+    daemons,
+    takenAtTicks: ticksNow(),
+  };
 }
 
 export interface Leftovers {
   netns: string[];
   links: string[];
   cgroups: string[];
-  /** Mount lines, in any process's mount table, under the run directory or of its namespaces. */
+  /** Mount lines, in any process's mount table, naming the run (its directory, its namespaces). */
   mounts: string[];
   /** Processes still running that were the run's, or are inside one of its namespaces. */
   processes: string[];
   runDirExists: boolean;
+  /** The slot directory still names this run (the slot is not released). */
+  slotHeld: boolean;
 }
 
 /** Everything of a stopped run that is still on the machine (all lists empty when clean). */
 export function findLeftovers(inv: RunInventory): Leftovers {
-  const named = (s: string) => s.startsWith(`${inv.runId}-`) || s.startsWith(`${inv.runId}_`);
+  const named = (name: string) =>
+    name.startsWith(`${inv.runId}-`) || name.startsWith(`${inv.runId}_`);
   const netns = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
     .split("\n")
     .map((l) => l.split(" ")[0])
@@ -452,22 +490,27 @@ export function findLeftovers(inv: RunInventory): Leftovers {
       // not a directory (or vanished)
     }
   }
-  const nsMarks = inv.namespaceInodes.map((i) => `:[${i}]`);
   const mounts = new Set<string>();
   const processes: string[] = [];
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     try {
-      const state = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
-      if (state === "Z") continue; // exited; only waiting for its parent to reap it
+      const started = processStart(pid);
+      if (!started || started.zombie) continue; // gone, or only waiting for its parent to reap it
+      // Run ids are unique over time: any mount naming it (run directory, /run/netns/<id>-...).
       for (const line of fs.readFileSync(`/proc/${pid}/mountinfo`, "utf8").split("\n")) {
-        if (line.includes(inv.runDir) || nsMarks.some((m) => line.includes(m))) mounts.add(line);
+        if (line.includes(inv.runId)) mounts.add(line);
       }
-      const inNamespace = ["net", "mnt", "uts"].some((t) =>
-        inv.namespaceInodes.includes(fs.statSync(`/proc/${pid}/ns/${t}`).ino),
-      );
-      if (inNamespace || inv.pids.includes(pid)) {
+      // Namespace inodes are reused once freed: only a process older than the inventory that is
+      // in one of them can be the run's.
+      const inNamespace =
+        started.start <= inv.takenAtTicks &&
+        ["net", "mnt", "uts"].some((t) =>
+          inv.namespaceInodes.includes(fs.statSync(`/proc/${pid}/ns/${t}`).ino),
+        );
+      const daemon = inv.daemons.some((d) => d.pid === pid && d.start === started.start);
+      if (inNamespace || daemon) {
         processes.push(
           `${pid} ${fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ")}`,
         );
@@ -483,5 +526,6 @@ export function findLeftovers(inv: RunInventory): Leftovers {
     mounts: [...mounts],
     processes,
     runDirExists: fs.existsSync(inv.runDir),
+    slotHeld: readText(path.join(inv.slotDir, "run")).trim() === inv.runId,
   };
 }

@@ -86,6 +86,77 @@ describe("npm run up without the tools it needs", () => {
   it("rejects an unknown command with its usage", () => {
     const result = spawnSync(process.execPath, [script, "deploy"], { encoding: "utf8" });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain("usage: node scripts/pulumi-stack.js <up|preview|down>");
+    expect(result.stderr).toContain("usage: node scripts/pulumi-stack.js <up|preview|down|pulumi>");
+  });
+});
+
+describe("as users run it: `npm run up` in a project with the npm `pulumi` launcher installed", () => {
+  let project: string;
+  let npmBin: string;
+
+  beforeAll(() => {
+    // A project like this one: the scripts, and node_modules/.bin/pulumi pointing at npm's
+    // launcher package. The launcher here is a stub that fails the way the real one fails
+    // offline (the real one would try to download the CLI from the internet).
+    project = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-stack-npm-"));
+    fs.writeFileSync(
+      path.join(project, "package.json"),
+      JSON.stringify({
+        name: "npm-run-probe",
+        private: true,
+        scripts: {
+          up: `node ${JSON.stringify(script)} up`,
+          pulumi: `node ${JSON.stringify(script)} pulumi`,
+        },
+      }),
+    );
+    const launcherDir = path.join(project, "node_modules", "pulumi");
+    fs.mkdirSync(launcherDir, { recursive: true });
+    fs.writeFileSync(
+      path.join(launcherDir, "run.js"),
+      '#!/usr/bin/env node\nprocess.stderr.write("Downloading pulumi v3.265.0...\\npulumi: fetch failed\\n");\nprocess.exit(1);\n',
+      { mode: 0o755 },
+    );
+    fs.mkdirSync(path.join(project, "node_modules", ".bin"));
+    fs.symlinkSync("../pulumi/run.js", path.join(project, "node_modules", ".bin", "pulumi"));
+    // PATH: node, npm and the sh npm runs scripts with (no `pulumi`, no `docker`); npm adds
+    // node_modules/.bin itself.
+    npmBin = path.join(project, "bin");
+    fs.mkdirSync(npmBin);
+    fs.symlinkSync(process.execPath, path.join(npmBin, "node"));
+    fs.symlinkSync("/bin/sh", path.join(npmBin, "sh"));
+    const npmCli = fs.realpathSync(
+      spawnSync("sh", ["-c", "command -v npm"], { encoding: "utf8" }).stdout.trim(),
+    );
+    fs.symlinkSync(npmCli, path.join(npmBin, "npm"));
+  });
+
+  afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
+
+  function npmRun(args: string[]) {
+    return spawnSync(path.join(npmBin, "npm"), ["run", "--silent", ...args], {
+      cwd: project,
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { PATH: npmBin, HOME: project, npm_config_update_notifier: "false" },
+    });
+  }
+
+  it("does not take the launcher on PATH for an installed CLI: it says what to install", () => {
+    const result = npmRun(["up"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      "The Pulumi CLI is not installed, and npm's launcher could not download it (pulumi: fetch failed).",
+    );
+    expect(result.stderr).toContain("Docker is not installed");
+    expect(result.stderr).not.toContain("Could not select or create the stack");
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it("`npm run pulumi -- stack output` explains the same, and needs no Docker", () => {
+    const result = npmRun(["pulumi", "--", "stack", "output", "credentials", "--show-secrets"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("The Pulumi CLI is not installed");
+    expect(result.stderr).not.toContain("Docker is not installed");
   });
 });
