@@ -27,6 +27,9 @@ const S3 = {
   secretKey: "s3-secret-key-example-0123456789abcdefgh",
 };
 
+// Declarations generate keys and certificates (openssl): slow on a busy machine.
+jest.setTimeout(60_000);
+
 let mocks: RecordingMocks;
 beforeEach(() => {
   mocks = setupMocks();

@@ -40,6 +40,24 @@ const BASE: SecureRegistryServiceArgs = {
   storage: { s3: S3 },
 };
 
+// Declarations generate keys and certificates (openssl): slow on a busy machine.
+jest.setTimeout(60_000);
+
+/**
+ * Waits until every RPC the SDK queued (registerOutputs included) reached the mocks, so that
+ * the next test's fresh mocks never receive a call about this test's resources. `waitForRPCs` is
+ * the SDK's own drain (what `disconnect` awaits), internal but exported from runtime/settings.
+ */
+async function drainRpcs(): Promise<void> {
+  const settings = require("@pulumi/pulumi/runtime/settings") as {
+    waitForRPCs?: () => Promise<void>;
+  };
+  if (typeof settings.waitForRPCs !== "function") {
+    throw new Error("@pulumi/pulumi no longer exports runtime/settings waitForRPCs");
+  }
+  await settings.waitForRPCs();
+}
+
 let mocks: RecordingMocks;
 beforeEach(() => {
   mocks = setupMocks();
@@ -61,7 +79,7 @@ async function declare(name: string, args: SecureRegistryServiceArgs = BASE) {
     ...Object.values(component.secrets).map((s) => outputOf(s.id)),
     ...Object.values(component.configs).map((c) => outputOf(c.id)),
   ]);
-  await new Promise((r) => setTimeout(r, 20));
+  await drainRpcs();
   expect(mocks.rejections).toEqual([]);
   const service = mocks.find(SERVICE, `${name}-service`);
   const plain = unwrapSecrets(service.inputs);
