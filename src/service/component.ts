@@ -144,7 +144,12 @@ export class SecureRegistryService extends pulumi.ComponentResource {
           ? undefined
           : { delay: CONVERGE_DELAY, timeout: plan.convergeTimeout },
       },
-      { parent: this },
+      {
+        parent: this,
+        // Replaced (a new name or network) only by deleting first: the new service could not
+        // publish the port the old one holds.
+        deleteBeforeReplace: true,
+      },
     );
 
     this.serviceName = this.service.name;

@@ -65,7 +65,15 @@ beforeEach(() => {
 
 /** Declares a service and waits until all its resources exist. */
 async function declare(name: string, args: SecureRegistryServiceArgs = BASE) {
-  const component = new SecureRegistryService(name, args);
+  const options: Record<string, pulumi.CustomResourceOptions> = {};
+  const component = new SecureRegistryService(name, args, {
+    transformations: [
+      (t) => {
+        options[t.name] = t.opts;
+        return undefined;
+      },
+    ],
+  });
   await Promise.all([
     outputOf(component.service.id),
     // Everything registerOutputs reports: the mocks must have seen it before they are replaced.
@@ -99,7 +107,7 @@ async function declare(name: string, args: SecureRegistryServiceArgs = BASE) {
     )!;
     return { ref, resource, content: decode(resource), secret: sref !== undefined };
   };
-  return { component, service, plain, secrets, configs, fileAt, decode };
+  return { component, service, plain, secrets, configs, fileAt, decode, options };
 }
 
 /** Secret env files' entries by key (values as distribution reads them). */
@@ -264,6 +272,14 @@ describe("SecureRegistryService: what it declares", () => {
       window: "0s",
     });
     expect(plain.convergeConfig).toEqual({ delay: "5s", timeout: "5m" });
+  });
+
+  test("replacements: secrets and configs created before the old ones go; the service deleted first (its port)", async () => {
+    const { options, secrets, configs } = await declare("repl");
+    for (const r of [...secrets, ...configs]) {
+      expect(options[r.name].deleteBeforeReplace).toBe(false);
+    }
+    expect(options["repl-service"].deleteBeforeReplace).toBe(true);
   });
 
   test("updates one replica at a time, health-gated and watched, rolled back on failure", async () => {
