@@ -144,8 +144,12 @@ export function registryRuntime(
     .apply(([settings, user]) => renderContainerEnv(settings, user));
 
   /** A `KEY=value` file in the launcher's env directory; its content is always secret. */
-  const secretEnvFile = (file: string, entries: pulumi.Input<Record<string, string>>) => ({
-    id: `env-${file.replace(/\.env$/, "")}`,
+  const secretEnvFile = (
+    id: string,
+    file: string,
+    entries: pulumi.Input<Record<string, string>>,
+  ) => ({
+    id,
     path: `${CONFIG_PATHS.envDir}/${file}`,
     content: pulumi.secret(pulumi.output(entries).apply(renderEnvFile)),
     secret: true,
@@ -160,29 +164,34 @@ export function registryRuntime(
       mode: FILE_MODES.config,
     },
     secretEnvFile(
+      "env-http-secret",
       "http-secret.env",
       parts.httpSecret.apply((v) => ({ REGISTRY_HTTP_SECRET: v })),
     ),
     ...(plan.proxy?.password !== undefined
       ? [
           secretEnvFile(
+            "env-proxy-password",
             "proxy-password.env",
             pulumi.output(plan.proxy.password).apply((v) => ({ REGISTRY_PROXY_PASSWORD: v })),
           ),
         ]
       : []),
     ...(plan.s3?.credentials !== undefined
-      ? [secretEnvFile("storage-credentials.env", plan.s3.credentials)]
+      ? [secretEnvFile("env-storage-credentials", "storage-credentials.env", plan.s3.credentials)]
       : []),
     ...(options.redis?.password !== undefined
       ? [
           secretEnvFile(
+            "env-redis-password",
             "redis-password.env",
             pulumi.output(options.redis.password).apply((v) => ({ REGISTRY_REDIS_PASSWORD: v })),
           ),
         ]
       : []),
-    ...(Object.keys(plan.env).length > 0 ? [secretEnvFile("env.env", userEnv.secret)] : []),
+    ...(Object.keys(plan.env).length > 0
+      ? [secretEnvFile("env-user-settings", "env.env", userEnv.secret)]
+      : []),
     {
       id: "certificate",
       path: CONTAINER_PATHS.certificate,

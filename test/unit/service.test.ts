@@ -357,6 +357,17 @@ describe("SecureRegistryService: what it declares", () => {
     expect(JSON.stringify(decl.service.inputs)).not.toContain("redis-pass-1");
   });
 
+  test("user env: plain entries in the task's env, secret ones in their own Swarm secret", async () => {
+    const decl = await declare("userenv", {
+      ...BASE,
+      env: { REGISTRY_LOG_FORMATTER: "json", REGISTRY_REDIS_PASSWORD: "user-redis-pw" },
+    });
+    expect(envOf(decl.plain).REGISTRY_LOG_FORMATTER).toBe("json");
+    expect(secretEnv(decl).REGISTRY_REDIS_PASSWORD).toBe("user-redis-pw");
+    expect(decl.secrets.map((s) => s.name)).toContain("userenv-env-user-settings");
+    expect(JSON.stringify(decl.service.inputs)).not.toContain("user-redis-pw");
+  });
+
   test("outputs: endpoint, url, CA, credentials and docker config (secret), service name", async () => {
     const { component } = await declare("out", { ...BASE, port: 5443 });
     expect(await outputOf(component.endpoint)).toBe("registry.example.test:5443");
