@@ -149,6 +149,8 @@ describeWhen(
         createSwarm(run, "h1", ["h2"]),
       ]);
       reportFigure("swarm registry: hosts + swarm + object store up, ms", Date.now() - t0);
+      reportFigure("swarm registry: hosts start phases, ms", run.timingsMs);
+      reportFigure("swarm registry: object store start phases, ms", store.timingsMs);
       configDir = makeDockerConfigDir().dir;
 
       name = uniqueName("svc");
