@@ -5,6 +5,8 @@ export { FlattenedImage } from "./flattened-image";
 export type { FlattenedImageArgs } from "./flattened-image";
 export { flattenImage, inspectImage, planFlatten } from "./engine";
 export type {
+  EngineConnection,
+  EngineOptions,
   FlattenPlan,
   FlattenRequest,
   FlattenResult,
@@ -16,3 +18,4 @@ export type {
 export { LINT_RULES, lintDockerfile } from "./lint";
 export type { LintFinding, LintOptions, LintRule, LintSeverity } from "./lint";
 export type { ImageRegistry, RegistryLogin, SecureRegistryLike } from "./registry";
+export * from "./oci";

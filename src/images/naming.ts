@@ -1,13 +1,11 @@
 /**
- * Pure decisions behind the image components: image-name and platform validation, where a name
- * lands in a registry, build-argument ordering. Every error names the field, the problem and the fix.
+ * Pure decisions behind the image components: image names, where a name lands in a registry,
+ * registry servers, platforms, build-argument ordering. Every failure is an InvalidInputError
+ * naming the component (`label`), the field, the problem and the fix.
  */
-
-const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
-const HOST =
-  "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?";
-const TAG = "[\\w][\\w.-]{0,127}";
-const REFERENCE = new RegExp(`^(?:(${HOST})/)?(${COMPONENT}(?:/${COMPONENT})*)(?::(${TAG}))?$`);
+import { describeValue, fail } from "../common/checks";
+import { parseImageReference, platformProblem } from "../common/names";
+import { validateHostOrIp, validatePort } from "../common/validators";
 
 /** A parsed `[host[:port]/]path[:tag]` image name. */
 export interface ImageNameParts {
@@ -18,96 +16,124 @@ export interface ImageNameParts {
   readonly tag?: string;
 }
 
-/** Parses and validates an image name; throws naming `field` when it is not `repository[:tag]`. */
-export function parseImageName(name: string, field: string): ImageNameParts {
+/** Parses an image name (`repository[:tag]`, no digest); fails naming `field` otherwise. */
+export function parseImageName(label: string, field: string, name: unknown): ImageNameParts {
   if (typeof name !== "string" || name.trim() === "") {
-    throw new Error(`${field} is empty: give repository[:tag], e.g. "apps/web:1.4.2".`);
-  }
-  if (name.includes("@")) {
-    throw new Error(
-      `${field} "${name}" contains a digest: give repository[:tag]; the digest of what was pushed is the repoDigest output.`,
+    fail(
+      label,
+      field,
+      `${field} is ${describeValue(name)}; give repository[:tag], e.g. "apps/web:1.4.2".`,
     );
   }
-  const match = REFERENCE.exec(name);
-  if (!match) {
-    throw new Error(
-      `${field} "${name}" is not a valid image name: use lower-case path components of letters, digits and . _ - separated by "/", optionally ending in ":tag" (letters, digits, . _ -, at most 128), e.g. "apps/web:1.4.2".`,
+  const parsed = parseImageReference(name);
+  if ("problem" in parsed) {
+    fail(
+      label,
+      field,
+      `${field} ${describeValue(name)} is not a valid image name: it ${parsed.problem}. Use lower-case path components separated by "/", optionally ending in ":tag", e.g. "apps/web:1.4.2".`,
     );
   }
-  const [, maybeHost, rest, tag] = match;
-  // Like the docker CLI: a first component is a registry host only if it looks like one.
-  if (
-    maybeHost &&
-    !/[.:]/.test(maybeHost) &&
-    maybeHost !== "localhost" &&
-    !maybeHost.startsWith("[")
-  ) {
-    if (!new RegExp(`^${COMPONENT}$`).test(maybeHost)) {
-      throw new Error(
-        `${field} "${name}" is not a valid image name: "${maybeHost}" must be lower-case letters, digits and . _ -.`,
-      );
-    }
-    return { path: `${maybeHost}/${rest}`, tag };
+  if (parsed.digest !== undefined) {
+    fail(
+      label,
+      field,
+      `${field} ${describeValue(name)} contains a digest: give repository[:tag]; the digest of what was pushed is the repoDigest output.`,
+    );
   }
-  return { host: maybeHost, path: rest, tag };
+  return { host: parsed.host, path: parsed.path, tag: parsed.tag };
 }
 
-/** Strips a scheme and trailing slashes: `https://reg.example:5443/` -> `reg.example:5443`. */
-export function normalizeRegistryServer(server: string): string {
-  return server
-    .trim()
-    .replace(/^[a-z]+:\/\//i, "")
-    .replace(/\/+$/, "");
+/**
+ * A registry server as `host[:port]`: a scheme and trailing `/` are dropped; a path, user info,
+ * query or a bad host or port fails naming `field`.
+ */
+export function registryServer(label: string, field: string, server: unknown): string {
+  if (typeof server !== "string" || server.trim() === "") {
+    fail(
+      label,
+      field,
+      `${field} is ${describeValue(server)}; give the registry as host[:port], e.g. "registry.example.com:5000".`,
+    );
+  }
+  const trimmed = server.trim();
+  const withoutScheme = trimmed.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "");
+  if (/[/?#@\s]/.test(withoutScheme)) {
+    fail(
+      label,
+      field,
+      `${field} ${describeValue(server)} has a path, user or query; give only host[:port] (e.g. "${withoutScheme.split(/[/?#]/)[0].replace(/^.*@/, "")}"): image names carry the repository path.`,
+    );
+  }
+  const match = /^(\[[0-9a-fA-F:]+\]|[^:]+)(?::([0-9]+))?$/.exec(withoutScheme);
+  if (!match) {
+    fail(
+      label,
+      field,
+      `${field} ${describeValue(server)} is not host[:port], e.g. "registry.example.com:5000".`,
+    );
+  }
+  validateHostOrIp(label, field, match[1].replace(/^\[(.*)\]$/, "$1"));
+  if (match[2] !== undefined) validatePort(label, `${field} port`, Number(match[2]));
+  return withoutScheme;
 }
 
 /**
  * Places `name` in the registry at `server`: a name without a registry host gets `server/`
- * prefixed; a name that already starts with `server` is kept; another host is an error (the push
- * would go elsewhere, with these credentials). A missing tag becomes `latest`.
+ * prefixed; a name that already starts with `server` is kept; another host fails (the push would
+ * go elsewhere, with these credentials). A missing tag becomes `latest`.
  */
-export function qualifyImageName(name: string, server: string, field: string): string {
-  const parts = parseImageName(name, field);
-  const registry = normalizeRegistryServer(server);
-  if (parts.host !== undefined && parts.host !== registry) {
-    throw new Error(
-      `${field} "${name}" names registry "${parts.host}", but the image is pushed to "${registry}". Drop the host ("${parts.path}${parts.tag ? `:${parts.tag}` : ""}") and it is placed under ${registry}/.`,
+export function qualifyImageName(
+  label: string,
+  field: string,
+  name: unknown,
+  server: string,
+): string {
+  const parts = parseImageName(label, field, name);
+  if (parts.host !== undefined && parts.host !== server) {
+    fail(
+      label,
+      field,
+      `${field} ${describeValue(name)} names registry "${parts.host}", but the image is pushed to "${server}". Drop the host ("${parts.path}${parts.tag ? `:${parts.tag}` : ""}") and it is placed under ${server}/.`,
     );
   }
-  return `${registry}/${parts.path}:${parts.tag ?? "latest"}`;
+  return `${server}/${parts.path}:${parts.tag ?? "latest"}`;
 }
 
 /** A local image name with its tag made explicit (`latest` when missing). */
-export function withTag(name: string, field: string): string {
-  const parts = parseImageName(name, field);
+export function withTag(label: string, field: string, name: unknown): string {
+  const parts = parseImageName(label, field, name);
   return `${parts.host ? `${parts.host}/` : ""}${parts.path}:${parts.tag ?? "latest"}`;
 }
 
-const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
-
-/** Validates `os/arch[/variant]` such as `linux/amd64` or `linux/arm64/v8`. */
-export function validatePlatform(platform: string, field: string): string {
-  if (!PLATFORM.test(platform)) {
-    throw new Error(
-      `${field} "${platform}" is not os/arch[/variant]: use e.g. "linux/amd64" or "linux/arm64". One platform only.`,
+/** A real `os/arch[/variant]` such as `linux/amd64` or `linux/arm64/v8`; fails naming `field`. */
+export function validatePlatform(label: string, field: string, platform: unknown): string {
+  const problem = platformProblem(platform);
+  if (problem !== undefined) {
+    fail(
+      label,
+      field,
+      `${field} ${typeof platform === "string" ? problem : `is ${describeValue(platform)}, not text; use e.g. "linux/amd64"`}. One platform only.`,
     );
   }
-  return platform;
+  return platform as string;
+}
+
+const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Checks a build-argument name (`ARG NAME` in the Dockerfile). */
+export function validateBuildArgName(label: string, field: string, key: string): void {
+  if (!BUILD_ARG_NAME.test(key)) {
+    fail(
+      label,
+      `${field}.${key}`,
+      `${field} has an invalid argument name ${describeValue(key)}: use letters, digits and _ (matching ARG <name> in the Dockerfile).`,
+    );
+  }
 }
 
 /** Build arguments with sorted keys, so the same program declares identical inputs every run. */
-export function sortedBuildArgs<T>(
-  args: Readonly<Record<string, T>> | undefined,
-  field: string,
-): Record<string, T> | undefined {
-  if (args === undefined) return undefined;
+export function sortedBuildArgs<T>(args: Readonly<Record<string, T>>): Record<string, T> {
   const sorted: Record<string, T> = {};
-  for (const key of Object.keys(args).sort()) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      throw new Error(
-        `${field} has an invalid argument name "${key}": use letters, digits and _ (matching ARG ${key} in the Dockerfile).`,
-      );
-    }
-    sorted[key] = args[key];
-  }
+  for (const key of Object.keys(args).sort()) sorted[key] = args[key];
   return sorted;
 }

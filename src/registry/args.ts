@@ -5,11 +5,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { HtpasswdUser } from "../auth/htpasswdUsers";
 import { CertificateOptions, OwnCertificate } from "../tls/registryCertificates";
 import { RegistryClientLogin, RegistryClientTrustOptions } from "../trust/component";
+import { RegistryClientAuthOptions, RegistryTrustClientOption } from "./clientAuth";
 import { S3StorageOptions } from "./s3";
 import { LogLevel, TlsVersion } from "./validate";
 
-/** Certificate options of a SecureRegistry. */
-export interface RegistryTlsOptions extends CertificateOptions, OwnCertificate {
+/** Certificate options of a SecureRegistry, and client certificates (mTLS, see clientAuth.ts). */
+export interface RegistryTlsOptions
+  extends CertificateOptions, OwnCertificate, RegistryClientAuthOptions {
   /** Lowest TLS version the registry accepts: "tls1.2" or "tls1.3". Default "tls1.2". */
   readonly minimumVersion?: TlsVersion;
 }
@@ -94,7 +96,8 @@ export interface SecureRegistryArgs {
 }
 
 /** `trust` of a SecureRegistry: RegistryClientTrust's options, with `login: true` as a shortcut. */
-export interface SecureRegistryTrustOptions extends Omit<RegistryClientTrustOptions, "login"> {
+export interface SecureRegistryTrustOptions
+  extends Omit<RegistryClientTrustOptions, "login">, RegistryTrustClientOption {
   /**
    * Log this host's docker client in: `true` as the first user, or explicit credentials.
    * Default false (no login; `docker login` stays yours to run).

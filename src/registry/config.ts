@@ -154,11 +154,12 @@ export function renderBaseConfig(storageDriver: string): string {
   );
 }
 
+/** A setting's raw value; a list is a YAML sequence (e.g. `http.tls.clientcas`). */
+export type RegistryEnvValue = string | number | boolean | readonly string[];
+
 /** The component's settings as `REGISTRY_*` variables (raw values; see `renderContainerEnv`). */
-export function registryEnv(
-  settings: RegistryConfigSettings,
-): Record<string, string | number | boolean> {
-  const env: Record<string, string | number | boolean> = {
+export function registryEnv(settings: RegistryConfigSettings): Record<string, RegistryEnvValue> {
+  const env: Record<string, RegistryEnvValue> = {
     REGISTRY_HTTP_ADDR: settings.listenAddress,
     REGISTRY_HTTP_TLS_CERTIFICATE: settings.tls.certificate,
     REGISTRY_HTTP_TLS_KEY: settings.tls.key,
@@ -181,9 +182,12 @@ export function registryEnv(
   if (settings.storage.redirectDisabled !== undefined) {
     env.REGISTRY_STORAGE_REDIRECT_DISABLE = settings.storage.redirectDisabled;
   }
-  (settings.tls.clientCas ?? []).forEach((file, i) => {
-    env[`REGISTRY_HTTP_TLS_CLIENTCAS_${i}`] = file;
-  });
+  if (settings.tls.clientCas !== undefined && settings.tls.clientCas.length > 0) {
+    // The whole list in one variable: distribution 2.8 ignores an indexed
+    // REGISTRY_HTTP_TLS_CLIENTCAS_0 without a word (and the registry then asks for no client
+    // certificate at all); distribution 3 appends an empty path for it.
+    env.REGISTRY_HTTP_TLS_CLIENTCAS = [...settings.tls.clientCas];
+  }
   if (settings.proxy) {
     env.REGISTRY_PROXY_REMOTEURL = settings.proxy.remoteUrl;
     if (settings.proxy.username !== undefined) {
@@ -208,13 +212,19 @@ export function registryEnv(
  * entry never replaces a component setting (the keys were checked at construction).
  */
 export function renderContainerEnv(
-  settings: Record<string, string | number | boolean>,
+  settings: Record<string, RegistryEnvValue>,
   user: Record<string, string> = {},
 ): string[] {
   const rendered: Record<string, string> = {};
   for (const [key, value] of Object.entries(user)) rendered[key] = renderEnvValue(value);
   for (const [key, value] of Object.entries(settings)) {
-    rendered[key] = typeof value === "string" ? renderEnvValue(value, "string") : String(value);
+    rendered[key] =
+      typeof value === "string"
+        ? renderEnvValue(value, "string")
+        : Array.isArray(value)
+          ? // A flow sequence of double-quoted scalars: JSON's string syntax is YAML's too.
+            JSON.stringify(value)
+          : String(value);
   }
   return Object.keys(rendered)
     .sort()

@@ -26,5 +26,10 @@ export {
   CONTAINER_PORT,
   DEBUG_ADDR,
 } from "./render";
+export {
+  RegistryClientAuthOptions,
+  RegistryTrustClientOption,
+  CLIENT_CA_PATHS,
+} from "./clientAuth";
 export { LogLevel, TlsVersion } from "./validate";
 export { S3StorageOptions, S3_DEFAULTS } from "./s3";

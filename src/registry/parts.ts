@@ -6,7 +6,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { HtpasswdUsers } from "../auth/htpasswdUsers";
+import { RegistryClientCertificates } from "../tls/clientCertificates";
 import { RegistryCertificates } from "../tls/registryCertificates";
+import { clientCaFiles } from "./clientAuth";
 import {
   CONFIG_PATHS,
   isSecretEnvKey,
@@ -21,6 +23,8 @@ import { CONTAINER_PATHS, CONTAINER_PORT, DEBUG_ADDR, FILE_MODES } from "./rende
 /** The resources every registry deployment declares for itself. */
 export interface RegistryParts {
   readonly certificates: RegistryCertificates;
+  /** Client certificates issued from the registry's CA (mTLS), when `tls.clientCertificates` names any. */
+  readonly clientCertificates?: RegistryClientCertificates;
   readonly users: HtpasswdUsers;
   /** The registry's http.secret (secret): generated once, or `httpSecret`. */
   readonly httpSecret: pulumi.Output<string>;
@@ -49,6 +53,24 @@ export function declareRegistryParts(
     },
     { parent },
   );
+  const issue = plan.clientAuth?.issue ?? [];
+  const clientCertificates =
+    issue.length === 0
+      ? undefined
+      : new RegistryClientCertificates(
+          `${name}-client-certs`,
+          {
+            clients: issue,
+            caCertPem: certificates.caCertPem,
+            // Defined: tls.clientCertificates was refused with the user's own certificate.
+            caPrivateKeyPem: certificates.caPrivateKeyPem!,
+            keyAlgorithm: tls.keyAlgorithm,
+            rsaBits: tls.rsaBits,
+            validityDays: tls.validityDays,
+            earlyRenewalDays: tls.earlyRenewalDays,
+          },
+          { parent },
+        );
   const users = new HtpasswdUsers(`${name}-users`, { users: [...plan.users] }, { parent });
   const httpSecret = pulumi.secret(
     plan.httpSecret ??
@@ -59,7 +81,7 @@ export function declareRegistryParts(
         { parent },
       ).result,
   );
-  return { certificates, users, httpSecret };
+  return { certificates, clientCertificates, users, httpSecret };
 }
 
 /** A file the registry process reads, at `path` inside its container. */
@@ -101,6 +123,9 @@ export function registryRuntime(
   options: RuntimeOptions = {},
 ): RegistryRuntime {
   const storageDriver = plan.s3 ? "s3" : "filesystem";
+  const clientCas = plan.clientAuth
+    ? clientCaFiles(plan.clientAuth, parts.certificates.caCertPem)
+    : [];
   const settingsEnv = pulumi
     .all([
       plan.realm,
@@ -117,6 +142,7 @@ export function registryRuntime(
           certificate: CONTAINER_PATHS.certificate,
           key: CONTAINER_PATHS.privateKey,
           minimumVersion,
+          clientCas: clientCas.map((f) => f.path),
         },
         auth: { realm, htpasswdPath: CONTAINER_PATHS.htpasswd },
         logLevel,
@@ -206,6 +232,7 @@ export function registryRuntime(
       secret: true,
       mode: FILE_MODES.privateKey,
     },
+    ...clientCas,
     {
       id: "htpasswd",
       path: CONTAINER_PATHS.htpasswd,

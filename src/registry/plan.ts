@@ -24,6 +24,7 @@ import {
   SecureRegistryArgs,
   SecureRegistryTrustOptions,
 } from "./args";
+import { ClientAuthPlan, planClientAuth, withoutClientChoice } from "./clientAuth";
 import { formatEndpoint } from "./render";
 import { planS3Storage, S3Plan } from "./s3";
 import {
@@ -47,6 +48,8 @@ export interface Plan {
   users: readonly HtpasswdUser[];
   realm: pulumi.Input<string>;
   tls: RegistryTlsOptions;
+  /** Client certificates the registry requires (mTLS); undefined: none. */
+  clientAuth?: ClientAuthPlan;
   minimumVersion: pulumi.Input<string>;
   volumeName: string;
   deleteEnabled: boolean;
@@ -109,6 +112,7 @@ export function planSecureRegistry(
   const tls = args.tls ?? {};
   const { own } = resolveCertificateOptions(label, "tls.", tls);
   if (own) checkOwnCertificateFits(label, "tls.", tls, certHostnames, certIps);
+  const clientAuth = planClientAuth(label, tls, own, args.trust);
   const minimumVersion = whenKnown(tls.minimumVersion ?? REGISTRY_DEFAULTS.minimumVersion, (v) =>
     validateTlsVersion(label, "tls.minimumVersion", v),
   );
@@ -184,7 +188,7 @@ export function planSecureRegistry(
   );
 
   if (args.trust !== undefined) {
-    const { login, ...options } = args.trust;
+    const { login, ...options } = withoutClientChoice(args.trust);
     if (
       login !== undefined &&
       typeof login !== "boolean" &&
@@ -219,6 +223,7 @@ export function planSecureRegistry(
     users,
     realm,
     tls,
+    clientAuth,
     minimumVersion,
     volumeName,
     deleteEnabled,

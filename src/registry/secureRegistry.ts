@@ -1,9 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Credential, HtpasswdUsers } from "../auth/htpasswdUsers";
+import { ClientCertificate, RegistryClientCertificates } from "../tls/clientCertificates";
 import { RegistryCertificates } from "../tls/registryCertificates";
 import { RegistryClientTrust } from "../trust/component";
 import { SecureRegistryArgs } from "./args";
+import { withoutClientChoice } from "./clientAuth";
 import { launcherEntrypoint } from "./config";
 import { declareRegistryParts, registryRuntime } from "./parts";
 import { planSecureRegistry } from "./plan";
@@ -43,6 +45,15 @@ export class SecureRegistry extends pulumi.ComponentResource {
   readonly volume?: docker.Volume;
   /** The TLS material. */
   readonly certificates: RegistryCertificates;
+  /**
+   * Client certificates issued from the registry's CA for `tls.clientCertificates`, each
+   * `{ name, certPem, privateKeyPem }` (secret); [] when none are issued.
+   */
+  readonly clientCertificates: pulumi.Output<ClientCertificate[]>;
+  /** The resources behind `clientCertificates`, when `tls.clientCertificates` names any. */
+  readonly issuedClientCertificates?: RegistryClientCertificates;
+  /** The registry refuses clients without a certificate it accepts (mTLS). */
+  readonly requiresClientCertificates: boolean;
   /** The registry users. */
   readonly users: HtpasswdUsers;
   /** This host's trust of the registry, when `trust` was given. */
@@ -56,6 +67,11 @@ export class SecureRegistry extends pulumi.ComponentResource {
 
     const parts = declareRegistryParts(name, plan, this);
     this.certificates = parts.certificates;
+    this.issuedClientCertificates = parts.clientCertificates;
+    this.clientCertificates = pulumi.secret(
+      parts.clientCertificates?.certificates ?? pulumi.output([] as ClientCertificate[]),
+    );
+    this.requiresClientCertificates = plan.clientAuth !== undefined;
     this.users = parts.users;
     const runtime = registryRuntime(plan, parts);
 
@@ -117,8 +133,25 @@ export class SecureRegistry extends pulumi.ComponentResource {
     );
 
     if (plan.trust !== undefined) {
-      const { login, ...options } = plan.trust;
+      const { login, ...options } = withoutClientChoice(plan.trust);
       const firstUser = pulumi.secret(this.users.credentials.apply((all) => all[0]));
+      const trustClient = plan.clientAuth?.trustClient;
+      const pair =
+        trustClient === undefined ? undefined : parts.clientCertificates?.client(trustClient);
+      if (
+        plan.clientAuth !== undefined &&
+        pair === undefined &&
+        options.clientCertPem === undefined
+      ) {
+        pulumi.log.warn(
+          `SecureRegistry "${name}": the registry requires client certificates, but trust ` +
+            "installs none on the host, so its docker client will be refused in the TLS " +
+            "handshake; name a client in tls.clientCertificates (trust installs the first, or " +
+            "trust.clientCertificate), or pass trust.clientCertPem and trust.clientKeyPem " +
+            "(neither works with trust.insecure, which writes no certs.d files).",
+          this,
+        );
+      }
       this.trust = new RegistryClientTrust(
         `${name}-trust`,
         {
@@ -126,6 +159,7 @@ export class SecureRegistry extends pulumi.ComponentResource {
           endpoint: this.endpoint,
           caCertPem: this.caCertPem,
           login: login === true ? firstUser : login === false ? undefined : login,
+          ...(pair ? { clientCertPem: pair.certPem, clientKeyPem: pair.privateKeyPem } : {}),
         },
         { parent: this },
       );
@@ -138,6 +172,7 @@ export class SecureRegistry extends pulumi.ComponentResource {
       credentials: this.credentials,
       htpasswd: this.htpasswd,
       dockerConfigJson: this.dockerConfigJson,
+      clientCertificates: this.clientCertificates,
     });
   }
 }

@@ -57,7 +57,10 @@ const OWNED_ENV: { pattern: RegExp; useInstead: string }[] = [
     pattern: /^REGISTRY_HTTP_SECRET$/,
     useInstead: "httpSecret (generated and kept in state by default)",
   },
-  { pattern: /^REGISTRY_HTTP_TLS_CLIENTCAS/, useInstead: "tls.clientCertificates" },
+  {
+    pattern: /^REGISTRY_HTTP_TLS_CLIENTCAS/,
+    useInstead: "tls.clientCertificates or tls.clientCaCertPem",
+  },
   { pattern: /^REGISTRY_VERSION$/, useInstead: "nothing: the component writes the config version" },
   { pattern: /^REGISTRY_PROXY($|_)/, useInstead: "proxy" },
   { pattern: /^REGISTRY_HTTP_DEBUG_ADDR$/, useInstead: "nothing: the health check needs it" },

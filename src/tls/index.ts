@@ -9,4 +9,12 @@ export {
   serverAllowedUses,
   privateKeyArgs,
 } from "./registryCertificates";
+export {
+  RegistryClientCertificates,
+  RegistryClientCertificatesArgs,
+  ClientCertificateOptions,
+  ClientCertificate,
+  IssuedClientCertificate,
+  CLIENT_ALLOWED_USES,
+} from "./clientCertificates";
 export { KeyAlgorithm } from "./validate";

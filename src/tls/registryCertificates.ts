@@ -172,6 +172,12 @@ export class RegistryCertificates extends pulumi.ComponentResource {
   readonly certPem: pulumi.Output<string>;
   /** The server certificate's private key (PEM, secret). */
   readonly privateKeyPem: pulumi.Output<string>;
+  /**
+   * The CA's private key (PEM, secret), to issue client certificates from this CA
+   * ({@link RegistryClientCertificates}). Only when the component generated the CA: undefined
+   * with your own certificate, whose CA key it never sees.
+   */
+  readonly caPrivateKeyPem?: pulumi.Output<string>;
 
   constructor(
     name: string,
@@ -259,12 +265,14 @@ export class RegistryCertificates extends pulumi.ComponentResource {
       this.caCertPem = caCert.certPem;
       this.certPem = serverCert.certPem;
       this.privateKeyPem = pulumi.secret(serverKey.privateKeyPem);
+      this.caPrivateKeyPem = pulumi.secret(caKey.privateKeyPem);
     }
 
     this.registerOutputs({
       caCertPem: this.caCertPem,
       certPem: this.certPem,
       privateKeyPem: this.privateKeyPem,
+      ...(this.caPrivateKeyPem ? { caPrivateKeyPem: this.caPrivateKeyPem } : {}),
     });
   }
 }

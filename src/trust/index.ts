@@ -4,6 +4,9 @@ export {
   RegistryClientTrustArgs,
   RegistryClientTrustOptions,
   RegistryClientLogin,
+  RegistryClientConnection,
+  ContainerdTrustOptions,
+  BuildkitTrustOptions,
   validateRegistryClientTrustArgs,
 } from "./component";
 export { TrustFiles, TrustFilesArgs } from "./provider";

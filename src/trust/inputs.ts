@@ -8,6 +8,7 @@
 import * as crypto from "crypto";
 import * as path from "path";
 import { endpointProblem } from "./endpoint";
+import type { SshSecrets, SshTarget } from "./ssh";
 
 /** Credentials written to the docker client config. */
 export interface Login {
@@ -28,6 +29,20 @@ export interface TrustInputs {
   /** Unset means the docker CLI's own default, resolved when the provider runs (never stored). */
   readonly clientConfigPath?: string;
   readonly adopt: boolean;
+  /** Who the ownership ledger lists: `project/stack/resource` (set by TrustFiles). */
+  readonly owner: string;
+  /** Client certificate (PEM) for registries that require mTLS; with `clientKeyPem`. */
+  readonly clientCertPem?: string;
+  /** Its private key (PEM); a secret. */
+  readonly clientKeyPem?: string;
+  /** containerd's hosts dir trust, when on. */
+  readonly containerd?: { readonly hostsDir: string; readonly capabilities: string[] };
+  /** BuildKit's trust, when on. */
+  readonly buildkit?: { readonly configPath: string; readonly certsDir: string };
+  /** The remote host (over SSH); unset: the host that runs the provider. */
+  readonly connection?: SshTarget;
+  /** The connection's secrets; a secret. */
+  readonly connectionSecrets?: SshSecrets;
 }
 
 /** Defaults of the optional inputs (`clientConfigPath` resolves at create time, see files.ts). */
@@ -38,6 +53,14 @@ export const TRUST_DEFAULTS = {
   reloadDaemon: false,
   pidFile: "/var/run/docker.pid",
   adopt: false,
+  containerdHostsDir: "/etc/containerd/certs.d",
+  containerdCapabilities: ["pull", "resolve", "push"],
+  buildkitConfigPath: "/etc/buildkit/buildkitd.toml",
+  buildkitCertsDir: "/etc/buildkit/certs.d",
+  port: 22,
+  user: "root",
+  dialErrorLimit: 10,
+  perDialTimeout: 15,
 } as const;
 
 /** What the engine sends for a value that is not known yet (preview). */
@@ -148,7 +171,18 @@ export function checkTrustInputs(news: Record<string, unknown>): {
     pidFile: orDefault(news.pidFile, TRUST_DEFAULTS.pidFile),
     adopt: orDefault(news.adopt, TRUST_DEFAULTS.adopt),
   };
-  for (const optional of ["caCertPem", "login", "clientConfigPath"]) {
+  inputs.owner =
+    typeof news.owner === "string" && news.owner !== ""
+      ? news.owner
+      : `legacy/${String(news.endpoint)}`;
+  for (const optional of [
+    "caCertPem",
+    "login",
+    "clientConfigPath",
+    "clientCertPem",
+    "clientKeyPem",
+    "connectionSecrets",
+  ]) {
     if (news[optional] !== undefined && news[optional] !== null) {
       inputs[optional] = news[optional];
     }
@@ -213,7 +247,112 @@ export function checkTrustInputs(news: Record<string, unknown>): {
     }
   }
   failures.push(...loginProblems(inputs.login));
+  checkRuntimeInputs(news, inputs, fail);
   return { inputs, failures };
+}
+
+/** containerd, buildkit, the client pair and the connection: defaults and shape. */
+function checkRuntimeInputs(
+  news: Record<string, unknown>,
+  inputs: Record<string, unknown>,
+  fail: (property: string, reason: string | undefined) => void,
+): void {
+  const known = (v: unknown) => v !== UNKNOWN;
+  const object = (v: unknown): Record<string, unknown> | undefined =>
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  const path = (field: string, value: unknown, fallback: string): unknown => {
+    const v = value === undefined || value === null ? fallback : value;
+    if (known(v)) fail(field, absolutePathProblem(v, field));
+    return v;
+  };
+  if (news.containerd !== undefined && news.containerd !== null && known(news.containerd)) {
+    const c = object(news.containerd) ?? {};
+    const capabilities = c.capabilities ?? [...TRUST_DEFAULTS.containerdCapabilities];
+    if (
+      known(capabilities) &&
+      (!Array.isArray(capabilities) ||
+        capabilities.some((x) => !["pull", "resolve", "push"].includes(x as string)))
+    ) {
+      fail(
+        "containerd.capabilities",
+        'containerd.capabilities must list "pull", "resolve" and/or "push"',
+      );
+    }
+    inputs.containerd = {
+      hostsDir: path("containerd.hostsDir", c.hostsDir, TRUST_DEFAULTS.containerdHostsDir),
+      capabilities,
+    };
+  }
+  if (news.buildkit !== undefined && news.buildkit !== null && known(news.buildkit)) {
+    const b = object(news.buildkit) ?? {};
+    inputs.buildkit = {
+      configPath: path("buildkit.configPath", b.configPath, TRUST_DEFAULTS.buildkitConfigPath),
+      certsDir: path("buildkit.certsDir", b.certsDir, TRUST_DEFAULTS.buildkitCertsDir),
+    };
+  }
+  const hasCert = inputs.clientCertPem !== undefined;
+  const hasKey = inputs.clientKeyPem !== undefined;
+  if (hasCert !== hasKey) {
+    fail(
+      hasCert ? "clientKeyPem" : "clientCertPem",
+      "clientCertPem and clientKeyPem go together: give both or neither",
+    );
+  }
+  if (hasCert && known(inputs.clientCertPem))
+    fail("clientCertPem", caCertProblem(inputs.clientCertPem, "clientCertPem"));
+  if (hasKey && known(inputs.clientKeyPem)) {
+    const key = inputs.clientKeyPem;
+    if (typeof key !== "string" || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+      fail(
+        "clientKeyPem",
+        'clientKeyPem must be a private key in PEM ("-----BEGIN ... PRIVATE KEY-----")',
+      );
+    }
+  }
+  if (news.connection !== undefined && news.connection !== null && known(news.connection)) {
+    const c = object(news.connection) ?? {};
+    const orDefault = (v: unknown, d: unknown) => (v === undefined || v === null ? d : v);
+    const connection = {
+      host: c.host,
+      port: orDefault(c.port, TRUST_DEFAULTS.port),
+      user: orDefault(c.user, TRUST_DEFAULTS.user),
+      hostKey: c.hostKey ?? undefined,
+      agentSocketPath: c.agentSocketPath ?? undefined,
+      dialErrorLimit: orDefault(c.dialErrorLimit, TRUST_DEFAULTS.dialErrorLimit),
+      perDialTimeout: orDefault(c.perDialTimeout, TRUST_DEFAULTS.perDialTimeout),
+    };
+    if (known(connection.host) && (typeof connection.host !== "string" || connection.host === "")) {
+      fail("connection.host", "connection.host must be the remote host's name or address");
+    }
+    for (const [field, min, max] of [
+      ["port", 1, 65535],
+      ["dialErrorLimit", 1, 100],
+      ["perDialTimeout", 1, 600],
+    ] as const) {
+      const v = connection[field];
+      if (known(v) && !(typeof v === "number" && Number.isInteger(v) && v >= min && v <= max)) {
+        fail(
+          `connection.${field}`,
+          `connection.${field} must be a whole number from ${min} to ${max}`,
+        );
+      }
+    }
+    inputs.connection = connection;
+  }
+}
+
+/** True when the files must move to another host: a replacement, not an update. */
+export function trustNeedsReplace(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): boolean {
+  const target = (c: unknown) => {
+    const t = (c ?? {}) as Record<string, unknown>;
+    return stableJson([t.host, t.port, t.user]);
+  };
+  return target(olds.connection) !== target(news.connection);
 }
 
 /** True when an update is needed: inputs changed, or refresh found the files drifted. */
@@ -236,6 +375,13 @@ export function trustNeedsUpdate(
     "login",
     "clientConfigPath",
     "adopt",
+    "owner",
+    "clientCertPem",
+    "clientKeyPem",
+    "containerd",
+    "buildkit",
+    "connection",
+    "connectionSecrets",
   ];
   return keys.some((k) => stableJson(olds[k]) !== stableJson(news[k]));
 }

@@ -12,61 +12,75 @@
  * Instead each method calls the plain functions through the module binding `trust` below, and the
  * serializer decides how to carry that module:
  * - when this package is installed (its files live under `node_modules`), the module is captured
- *   by reference, as `require("pulumi-secure-registry/bin/trust/files.js")`, which the host
+ *   by reference, as `require("pulumi-secure-registry/bin/trust/apply.js")`, which the host
  *   resolves from the project's node_modules; no code and no machine path goes into state;
  * - when the code is local (this repository, ts-node or compiled, tests, a vendored copy), the
  *   module is captured by value: the compiled JavaScript of the functions used (under ts-node,
  *   the transpiled text), with the sibling modules they call, also by value.
- * Either way Node built-ins (`fs`, `path`, `crypto`, `os`) become `require("fs")` etc. The I/O
- * modules import nothing else (no @pulumi/pulumi), and the provider object captures no Outputs
+ * Either way Node built-ins (`fs`, `path`, `crypto`, `os`) become `require("fs")` etc., and the
+ * npm libraries the I/O modules use (ssh2, proper-lockfile, smol-toml) are `require`d by name
+ * inside the functions that use them, so they are never copied into state and resolve from the
+ * project's node_modules where the provider host runs (whatever module registry the program ran
+ * under). The I/O modules import nothing else (no @pulumi/pulumi, no classes of this package), and the provider object captures no Outputs
  * and no secrets: credentials reach it only as resource inputs. test/unit/trust-provider.test.ts
  * serializes this object exactly as `pulumi.dynamic.Resource` does and runs it in a plain `node`
  * process, in both layouts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as trust from "./files";
+import * as trust from "./apply";
 import * as trustInputs from "./inputs";
-import type { RegistryClientTrustArgs } from "./component";
+import type { RegistryClientConnection, RegistryClientTrustArgs } from "./component";
 import type { Login } from "./inputs";
 
-/** check/diff/create/read/update/delete over the plain functions in files.ts and inputs.ts. */
+/** check/diff/create/read/update/delete over the plain functions in apply.ts and inputs.ts. */
 export const trustProvider: pulumi.dynamic.ResourceProvider = {
   check: async (_olds: Record<string, unknown>, news: Record<string, unknown>) =>
     trustInputs.checkTrustInputs(news),
 
+  // Another host is a replacement: the new host's files are written first, then the old one's
+  // removed (over its own connection, from the old state).
   diff: async (_id: string, olds: Record<string, unknown>, news: Record<string, unknown>) => ({
     changes: trustInputs.trustNeedsUpdate(olds, news),
-    replaces: [],
+    replaces: trustInputs.trustNeedsReplace(olds, news) ? ["connection"] : [],
     deleteBeforeReplace: false,
   }),
 
   create: async (inputs: trust.TrustOutputs) => {
-    const outs = trust.applyTrust(inputs);
-    return { id: `trust-${inputs.endpoint}`, outs };
+    const outs = await trust.applyTrust(inputs);
+    return { id: trust.trustId(inputs), outs };
   },
 
   read: async (id: string, props: trust.TrustOutputs) => ({
     id,
-    props: { ...props, drift: trust.detectDrift(props) },
+    props: { ...props, drift: await trust.detectDrift(props) },
   }),
 
   update: async (_id: string, olds: trust.TrustOutputs, news: trust.TrustOutputs) => ({
-    outs: trust.applyTrust(news, olds),
+    outs: await trust.applyTrust(news, olds),
   }),
 
   delete: async (_id: string, props: trust.TrustOutputs) => {
-    trust.removeTrust(props);
+    await trust.removeTrust(props);
   },
 };
 
-/** Inputs of {@link TrustFiles}: RegistryClientTrust's arguments, with `login` already secret. */
-export interface TrustFilesArgs extends Omit<RegistryClientTrustArgs, "login"> {
+/**
+ * Inputs of {@link TrustFiles}: RegistryClientTrust's arguments, with `login` and `clientKeyPem`
+ * already secret and the connection split into its plain part and its secrets.
+ */
+export interface TrustFilesArgs extends Omit<RegistryClientTrustArgs, "login" | "connection"> {
   /** Must be a secret (RegistryClientTrust wraps it). */
   readonly login?: pulumi.Input<Login>;
+  /** The connection without its secrets. */
+  readonly connection?: pulumi.Input<
+    Omit<RegistryClientConnection, "password" | "privateKey" | "privateKeyPassword">
+  >;
+  /** Must be a secret: `{ password, privateKey, privateKeyPassword }`. */
+  readonly connectionSecrets?: pulumi.Input<unknown>;
 }
 
 /**
- * The files on this host that make clients trust one registry. Type
+ * The files on a host that make clients trust one registry. Type
  * `pulumi-nodejs:dynamic/secure-registry:TrustFiles`. Use RegistryClientTrust rather than this.
  */
 export class TrustFiles extends pulumi.dynamic.Resource {
@@ -79,10 +93,22 @@ export class TrustFiles extends pulumi.dynamic.Resource {
     super(
       trustProvider,
       name,
-      { ...args, files: undefined, record: undefined, drift: undefined },
+      {
+        ...args,
+        // Whose entries these are in the hosts' ownership ledgers; stable across runs.
+        owner: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+        files: undefined,
+        record: undefined,
+        drift: undefined,
+      },
       {
         ...opts,
-        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "login"],
+        additionalSecretOutputs: [
+          ...(opts?.additionalSecretOutputs ?? []),
+          "login",
+          "clientKeyPem",
+          "connectionSecrets",
+        ],
       },
       "secure-registry",
       "TrustFiles",

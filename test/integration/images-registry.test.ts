@@ -206,6 +206,7 @@ describeWithEngine("BuiltImage pushed to a trusted SecureRegistry", () => {
       layerCount: info.RootFS.Layers?.length,
       architecture: "amd64",
       os: "linux",
+      engineAddress: process.env.DOCKER_HOST || "unix:///var/run/docker.sock",
     });
     expect(facts.layerCount).toBe(3); // busybox + RUN + COPY
   });

@@ -117,6 +117,17 @@ async function runImage(image: string, cmd?: string[]): Promise<{ code: number; 
   }
 }
 
+/** `config[field]`, with the flattening attempt's labels left out of `Labels`. */
+function withoutAttemptLabels(config: object, field: string): unknown {
+  const value = (config as Record<string, unknown>)[field];
+  if (field !== "Labels" || !value) return value;
+  return Object.fromEntries(
+    Object.entries(value as Record<string, string>).filter(
+      ([key]) => !key.startsWith("org.secure-registry.flatten-"),
+    ),
+  );
+}
+
 async function flattenContainers(): Promise<Docker.ContainerInfo[]> {
   return docker.listContainers({
     all: true,
@@ -241,11 +252,19 @@ describeWithEngine("images on the real engine", () => {
       "StopSignal",
       "Healthcheck",
     ] as const) {
-      expect([field, (flatInfo.Config as unknown as Record<string, unknown>)[field]]).toEqual([
+      expect([field, withoutAttemptLabels(flatInfo.Config, field)]).toEqual([
         field,
         (sourceInfo.Config as unknown as Record<string, unknown>)[field],
       ]);
     }
+    // The attempt's own labels (how leftovers are found) are the only addition.
+    expect(Object.keys(flatInfo.Config.Labels ?? {}).sort()).toEqual(
+      [
+        ...Object.keys(sourceInfo.Config.Labels ?? {}),
+        engineModule.FLATTEN_ATTEMPT_LABEL,
+        engineModule.FLATTEN_OWNER_LABEL,
+      ].sort(),
+    );
     expect((flatInfo.Config as { StopSignal?: string }).StopSignal).toBe("SIGQUIT");
 
     expect(await fileTree(id)).toEqual(await fileTree(source));

@@ -25,7 +25,7 @@ import {
   runDocker,
   RUN_PREFIX,
 } from "../support/harness";
-import { TrustOutputs } from "../../src/trust/files";
+import { TrustOutputs } from "../../src/trust/apply";
 import { trustProvider } from "../../src/trust/provider";
 
 jest.setTimeout(300_000);

@@ -99,6 +99,10 @@ export interface RegistryRequestOptions {
   /** Request body (e.g. a blob chunk for PATCH / PUT). */
   body?: Buffer;
   timeoutMs?: number;
+  /** Client certificate and key (PEM) for registries that require one (mTLS). */
+  clientCertificate?: { certPem: string; keyPem: string };
+  /** Highest TLS version to offer (e.g. "TLSv1.2" to see TLS 1.2's refusal). */
+  maxVersion?: tls.SecureVersion;
 }
 
 /** An HTTPS request to the registry, verifying its certificate for `servername` against `ca`. */
@@ -120,6 +124,9 @@ export function registryRequest(options: RegistryRequestOptions): Promise<Regist
         ...nameChecks(options.servername),
         ca: options.ca,
         rejectUnauthorized: true,
+        cert: options.clientCertificate?.certPem,
+        key: options.clientCertificate?.keyPem,
+        maxVersion: options.maxVersion,
         method: options.method ?? "GET",
         path: options.path,
         headers,

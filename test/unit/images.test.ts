@@ -6,6 +6,7 @@ import * as path from "path";
 import * as tar from "tar-stream";
 import type { SecureRegistry } from "../../src/registry";
 import type { ImageRegistry } from "../../src/images";
+import { InvalidInputError } from "../../src/common/errors";
 import { containsSecret, outputOf, setupMocks, unwrapSecrets } from "../support/mocks";
 
 // Compile-time: a SecureRegistry is accepted wherever an image component takes a registry.
@@ -21,71 +22,103 @@ const naming = require("../../src/images/naming") as typeof import("../../src/im
 const fixtures = path.join(__dirname, "../fixtures/images");
 
 describe("image names", () => {
+  const L = 'BuiltImage "x"';
   it("parses host, path and tag like the docker CLI", () => {
-    expect(naming.parseImageName("apps/web:1.2", "f")).toEqual({
+    expect(naming.parseImageName(L, "f", "apps/web:1.2")).toEqual({
       host: undefined,
       path: "apps/web",
       tag: "1.2",
     });
-    expect(naming.parseImageName("reg.example:5443/apps/web", "f")).toEqual({
+    expect(naming.parseImageName(L, "f", "reg.example:5443/apps/web")).toEqual({
       host: "reg.example:5443",
       path: "apps/web",
       tag: undefined,
     });
-    expect(naming.parseImageName("localhost/web:x", "f").host).toBe("localhost");
+    expect(naming.parseImageName(L, "f", "localhost/web:x").host).toBe("localhost");
   });
 
   it.each([
-    ["", "is empty"],
-    ["Apps/web", "not a valid image name"],
-    ["apps/web@sha256:abc", "contains a digest"],
+    ["", 'is ""'],
+    ["Apps/web", "lower-case"],
+    [`apps/web@sha256:${"a".repeat(64)}`, "contains a digest"],
     ["apps/web:", "not a valid image name"],
     ["apps//web", "not a valid image name"],
-  ])("rejects %j naming the field", (name, problem) => {
-    expect(() => naming.parseImageName(name, "BuiltImage x: imageName")).toThrow(
-      new RegExp(`BuiltImage x: imageName.*${problem}`),
-    );
+    [42, "is 42"],
+  ])("rejects %j with an InvalidInputError naming the field", (name, problem) => {
+    let caught: unknown;
+    try {
+      naming.parseImageName(L, "imageName", name);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InvalidInputError);
+    expect((caught as InvalidInputError).field).toBe("imageName");
+    expect((caught as Error).message).toMatch(new RegExp(`^BuiltImage "x": imageName.*${problem}`));
   });
 
   it("prefixes the registry endpoint, keeps a name already under it and refuses another host", () => {
-    expect(naming.qualifyImageName("apps/web", "https://reg.example:5443/", "f")).toBe(
+    expect(naming.qualifyImageName(L, "f", "apps/web", "reg.example:5443")).toBe(
       "reg.example:5443/apps/web:latest",
     );
-    expect(naming.qualifyImageName("reg.example:5443/apps/web:2", "reg.example:5443", "f")).toBe(
+    expect(naming.qualifyImageName(L, "f", "reg.example:5443/apps/web:2", "reg.example:5443")).toBe(
       "reg.example:5443/apps/web:2",
     );
-    expect(() => naming.qualifyImageName("other.example/web:2", "reg.example:5443", "f")).toThrow(
-      /names registry "other.example".*Drop the host \("web:2"\)/,
+    expect(() =>
+      naming.qualifyImageName(L, "f", "other.example/web:2", "reg.example:5443"),
+    ).toThrow(/names registry "other.example".*Drop the host \("web:2"\)/);
+  });
+
+  it("registry servers: scheme and trailing slash dropped, a path, user or bad port refused", () => {
+    expect(naming.registryServer(L, "registry.server", "https://reg.example:5443/")).toBe(
+      "reg.example:5443",
+    );
+    expect(naming.registryServer(L, "registry.server", "10.0.0.5:5000")).toBe("10.0.0.5:5000");
+    expect(() => naming.registryServer(L, "registry.server", "reg.example/v2/")).toThrow(
+      /registry.server "reg.example\/v2\/" has a path.*give only host\[:port\] \(e.g. "reg.example"\)/,
+    );
+    expect(() => naming.registryServer(L, "registry.server", "u:p@reg.example")).toThrow(
+      InvalidInputError,
+    );
+    expect(() => naming.registryServer(L, "registry.server", "reg.example:99999")).toThrow(
+      /outside 1-65535/,
     );
   });
 
-  it("validates platforms and sorts build args", () => {
-    expect(naming.validatePlatform("linux/arm64/v8", "p")).toBe("linux/arm64/v8");
-    expect(() => naming.validatePlatform("amd64", "p")).toThrow(/p "amd64" is not os\/arch/);
-    expect(Object.keys(naming.sortedBuildArgs({ b: "1", a: "2", C: "3" }, "f")!)).toEqual([
+  it("accepts only real platforms and sorts build args", () => {
+    expect(naming.validatePlatform(L, "platform", "linux/arm64/v8")).toBe("linux/arm64/v8");
+    expect(() => naming.validatePlatform(L, "platform", "amd64")).toThrow(
+      /platform "amd64" is not os\/arch/,
+    );
+    expect(() => naming.validatePlatform(L, "platform", "linux/amd65")).toThrow(
+      /unknown architecture "amd65"/,
+    );
+    expect(() => naming.validatePlatform(L, "platform", "lunix/amd64")).toThrow(
+      /unknown operating system "lunix"/,
+    );
+    expect(Object.keys(naming.sortedBuildArgs({ b: "1", a: "2", C: "3" }))).toEqual([
       "C",
       "a",
       "b",
     ]);
-    expect(() => naming.sortedBuildArgs({ "bad-name": "1" }, "f")).toThrow(/invalid argument name/);
+    expect(() => naming.validateBuildArgName(L, "buildArgs", "bad-name")).toThrow(
+      /invalid argument name/,
+    );
   });
 });
 
 describe("resolveRegistry", () => {
   const { resolveRegistry } =
     require("../../src/images/registry") as typeof import("../../src/images/registry");
+  const L = 'BuiltImage "x"';
 
   it("uses a SecureRegistry's endpoint and first credential, password secret", async () => {
-    const resolved = resolveRegistry(
-      {
-        endpoint: pulumi.output("https://reg.example:5443/"),
-        credentials: pulumi.output([
-          { username: "first", password: "p1" },
-          { username: "second", password: "p2" },
-        ]),
-      },
-      "f",
-    );
+    const resolved = resolveRegistry(L, "registry", {
+      endpoint: pulumi.output("https://reg.example:5443/"),
+      credentials: pulumi.output([
+        { username: "first", password: "p1" },
+        { username: "second", password: "p2" },
+      ]),
+    });
     expect(await outputOf(resolved.server)).toBe("reg.example:5443");
     expect(await outputOf(resolved.username)).toBe("first");
     expect(await outputOf(resolved.password)).toBe("p1");
@@ -93,23 +126,64 @@ describe("resolveRegistry", () => {
   });
 
   it("makes a plain password secret", async () => {
-    const resolved = resolveRegistry({ server: "r:1", username: "u", password: "p" }, "f");
+    const resolved = resolveRegistry(L, "registry", {
+      server: "r:1",
+      username: "u",
+      password: "p",
+    });
     expect(await pulumi.isSecret(resolved.password)).toBe(true);
   });
 
-  it("says what to do when the registry has no users", () => {
-    expect(() =>
-      resolveRegistry({ endpoint: "r:1", credentials: [] }, "BuiltImage x: registry"),
-    ).toThrow(/BuiltImage x: registry.credentials is empty.*Add a user/);
+  it.each([
+    [
+      { endpoint: "r:1", credentials: [] },
+      "registry.credentials",
+      /credentials is empty.*Add a user/,
+    ],
+    [
+      { endpoint: "r:1", credentials: [{ username: "u", password: "p" }], trust: {} },
+      "registry.trust",
+      /registry.trust is an object; it must be a Pulumi resource/,
+    ],
+    [
+      { endpoint: "r:1", credentials: [{ username: "u", password: "p" }], pullThroughCache: true },
+      "registry",
+      /pull-through cache \(proxy mode\), which refuses pushes/,
+    ],
+    [
+      { endpoint: "r:1", credentials: [{ username: "u", password: "p" }], pullThroughCache: "no" },
+      "registry.pullThroughCache",
+      /not a boolean/,
+    ],
+    [{ server: "r:1/path", username: "u", password: "p" }, "registry.server", /has a path/],
+    [{ server: "r:1", username: "u", password: "p", extra: 1 }, "registry.extra", /not an option/],
+    [{ server: "r:1" }, "registry.username", /registry.username is missing/],
+    [null, "registry", /registry is null/],
+    [{ server: "r:1", username: "u", password: 5 }, "registry.password", /not a string/],
+  ])("refuses %j naming %s", (registry, field, message) => {
+    let caught: unknown;
+    try {
+      resolveRegistry(L, "registry", registry);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InvalidInputError);
+    expect((caught as InvalidInputError).field).toBe(field);
+    expect((caught as Error).message).toMatch(message);
   });
 
-  it("refuses a trust that is not a resource", () => {
+  it("never shows a password in a message", () => {
     expect(() =>
-      resolveRegistry(
-        { endpoint: "r:1", credentials: [{ username: "u", password: "p" }], trust: {} as never },
-        "f",
-      ),
-    ).toThrow(/f.trust must be a Pulumi resource/);
+      resolveRegistry(L, "registry", { server: "r:1", username: "u", password: "" }),
+    ).toThrow(/registry.password is empty/);
+    try {
+      resolveRegistry(L, "registry", {
+        endpoint: "r:1",
+        credentials: [{ username: "u", password: ["hunter2-secret"] }],
+      });
+    } catch (error) {
+      expect((error as Error).message).not.toContain("hunter2-secret");
+    }
   });
 });
 
@@ -216,7 +290,14 @@ describe("engine helpers", () => {
   });
 
   it("checkFlattenInputs names the field and the fix", () => {
-    expect(engine.checkFlattenInputs({ source: "", imageName: "a@sha256:1", push: true })).toEqual([
+    expect(
+      engine.checkFlattenInputs({
+        source: "",
+        imageName: "a@sha256:1",
+        push: true,
+        keepImage: false,
+      }),
+    ).toEqual([
       expect.objectContaining({ property: "source" }),
       expect.objectContaining({ property: "imageName" }),
       expect.objectContaining({
@@ -224,22 +305,66 @@ describe("engine helpers", () => {
         reason: expect.stringContaining("push: false"),
       }),
     ]);
-    expect(engine.checkFlattenInputs({ source: "a", imageName: "b", push: false })).toEqual([]);
+    expect(
+      engine.checkFlattenInputs({ source: "a", imageName: "b", push: false, keepImage: false }),
+    ).toEqual([]);
+  });
+
+  it('checkFlattenInputs refuses booleans that are strings: push "false" never pushes', () => {
+    const failures = engine.checkFlattenInputs({
+      source: "a",
+      imageName: "b",
+      push: "false",
+      keepImage: "true",
+      registry: { server: "r:1", username: "u", password: "p" },
+    });
+    expect(failures.map((failure) => failure.property)).toEqual(["push", "keepImage"]);
+    expect(
+      engine
+        .checkFlattenInputs({
+          source: "a",
+          imageName: "Upper/Case",
+          push: false,
+          keepImage: false,
+          engine: { host: 5, sshOpts: "-i key" },
+        })
+        .map((failure) => failure.property),
+    ).toEqual(["imageName", "engine.host", "engine.sshOpts"]);
   });
 });
 
 describe("exportIntoImport against a fake engine socket", () => {
+  /** The import request's body once complete (Content-Length or chunked), else undefined. */
+  function completeBody(request: string): string | undefined {
+    const headEnd = request.indexOf("\r\n\r\n");
+    if (headEnd < 0) return undefined;
+    const head = request.slice(0, headEnd).toLowerCase();
+    const body = request.slice(headEnd + 4);
+    const length = /content-length: *(\d+)/.exec(head);
+    if (length) return body.length >= Number(length[1]) ? body : undefined;
+    let decoded = "";
+    for (let offset = 0; ;) {
+      const lineEnd = body.indexOf("\r\n", offset);
+      if (lineEnd < 0) return undefined;
+      const size = parseInt(body.slice(offset, lineEnd), 16);
+      if (size === 0) return decoded;
+      if (body.length < lineEnd + 2 + size + 2) return undefined;
+      decoded += body.slice(lineEnd + 2, lineEnd + 2 + size);
+      offset = lineEnd + 2 + size + 2;
+    }
+  }
+
   // A unix-socket server that answers the export with `exportBody` (raw, chunked framing
   // included) and records what the import request carried.
   async function withFakeEngine(
     exportBody: string,
     importAnswer: string,
-    test: (docker: import("dockerode")) => Promise<void>,
-  ): Promise<{ importRequest: string; importCompleted: boolean }> {
+    test: (engine: import("../../src/images/engine").Engine) => Promise<void>,
+  ): Promise<{ importRequest: string; importBody?: string }> {
     const net = await import("net");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-engine-"));
     const socketPath = path.join(dir, "docker.sock");
-    const seen = { importRequest: "", importCompleted: false };
+    const seen: { importRequest: string; importBody?: string } = { importRequest: "" };
     const server = net.createServer((socket) => {
       let received = "";
       socket.on("data", (data) => {
@@ -251,8 +376,9 @@ describe("exportIntoImport against a fake engine socket", () => {
         }
         if (received.startsWith("POST ")) {
           seen.importRequest = received;
-          if (received.endsWith("0\r\n\r\n")) {
-            seen.importCompleted = true;
+          const body = completeBody(received);
+          if (body !== undefined && seen.importBody === undefined) {
+            seen.importBody = body;
             socket.end(
               `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${importAnswer.length.toString(16)}\r\n${importAnswer}\r\n0\r\n\r\n`,
             );
@@ -263,7 +389,10 @@ describe("exportIntoImport against a fake engine socket", () => {
     await new Promise<void>((resolve) => server.listen(socketPath, resolve));
     try {
       const Docker = (await import("dockerode")).default;
-      await test(new Docker({ socketPath }));
+      await test({
+        docker: new Docker({ socketPath }),
+        resolved: { address: `unix://${socketPath}`, transport: { kind: "unix", socketPath } },
+      });
       await new Promise((resolve) => setTimeout(resolve, 50));
       return seen;
     } finally {
@@ -272,37 +401,37 @@ describe("exportIntoImport against a fake engine socket", () => {
     }
   }
 
-  it("forwards the chunked export bytes unchanged and returns the imported ID", async () => {
+  it("streams the export's bytes into the import request and returns the imported ID", async () => {
     const query = new URLSearchParams();
     query.append("changes", 'CMD ["sh"]');
     const seen = await withFakeEngine(
-      "5\r\nhello\r\n0\r\n\r\n",
+      "5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n",
       '{"status":"sha256:abc"}\n',
-      async (docker) => {
-        expect(await engine.exportIntoImport(docker, "c1", query, "src")).toBe("sha256:abc");
+      async (fake) => {
+        expect(await engine.exportIntoImport(fake, "c1", query, "src")).toBe("sha256:abc");
       },
     );
     expect(seen.importRequest).toMatch(
       /^POST \/images\/create\?fromSrc=-&changes=CMD\+%5B%22sh%22%5D HTTP\/1.1\r\n/,
     );
-    expect(seen.importRequest).toContain("Transfer-Encoding: chunked");
-    expect(seen.importRequest.endsWith("\r\n\r\n5\r\nhello\r\n0\r\n\r\n")).toBe(true);
+    expect(seen.importRequest.toLowerCase()).toContain("content-type: application/x-tar");
+    expect(seen.importBody).toBe("hello, world");
   });
 
   it("fails, and cuts the import off, when the export ends early", async () => {
-    const seen = await withFakeEngine("5\r\nhel", "", async (docker) => {
+    const seen = await withFakeEngine("5\r\nhel", "", async (fake) => {
       await expect(
-        engine.exportIntoImport(docker, "c1", new URLSearchParams(), "src"),
-      ).rejects.toThrow(/exporting the container of src ended early; nothing was imported/);
+        engine.exportIntoImport(fake, "c1", new URLSearchParams(), "src"),
+      ).rejects.toThrow(/exporting the container of src ended early.*nothing was imported/);
     });
     // The import never received a complete body, so the engine creates nothing.
-    expect(seen.importCompleted).toBe(false);
+    expect(seen.importBody).toBeUndefined();
   });
 
   it("reports an import error line", async () => {
-    await withFakeEngine("0\r\n\r\n", '{"error":"bad change"}\n', async (docker) => {
+    await withFakeEngine("0\r\n\r\n", '{"error":"bad change"}\n', async (fake) => {
       await expect(
-        engine.exportIntoImport(docker, "c1", new URLSearchParams(), "src"),
+        engine.exportIntoImport(fake, "c1", new URLSearchParams(), "src"),
       ).rejects.toThrow(/importing the export of src failed: bad change/);
     });
   });
@@ -474,7 +603,7 @@ describe("BuiltImage under mocks", () => {
           registry,
           lintAsErrors: true,
         }),
-    ).toThrow(/lintAsErrors set:[\s\S]*stopsignal-malformed[\s\S]*lintIgnore/);
+    ).toThrow(/lintAsErrors is set[\s\S]*stopsignal-malformed[\s\S]*lintIgnore/);
     expect(mocks.resources.filter((resource) => resource.name.startsWith("strict"))).toEqual([]);
     const relaxed = new images.BuiltImage("strict2", {
       context: workdir,
@@ -497,14 +626,11 @@ describe("BuiltImage under mocks", () => {
   });
 
   it.each([
-    [{ context: "" }, /context is required/],
+    [{ context: "" }, /context is empty/],
     [{ imageName: "Bad/Name" }, /imageName "Bad\/Name" is not a valid image name/],
     [{ platform: "amd64" }, /platform "amd64" is not os\/arch/],
-    [{ lintIgnore: ["no-such-rule"] }, /lintIgnore has unknown rule id\(s\) no-such-rule/],
-    [
-      { registry: { server: "x" } },
-      /registry must be a SecureRegistry .* got an object with keys: server/,
-    ],
+    [{ lintIgnore: ["no-such-rule"] }, /lintIgnore\[0\] "no-such-rule" is not a lint rule id/],
+    [{ registry: { server: "x" } }, /registry.username is missing/],
     [{ buildArgs: { "a-b": "1" } }, /buildArgs has an invalid argument name "a-b"/],
   ])("rejects bad input %j at construction", (override, message) => {
     const args = {
@@ -559,6 +685,59 @@ describe("FlattenedImage under mocks", () => {
     });
   });
 
+  it("declares the docker provider's engine (key secret), and nothing machine-specific without one", async () => {
+    const docker = require("@pulumi/docker") as typeof import("@pulumi/docker");
+    const provider = new docker.Provider("tls-engine", {
+      host: "tcp://engine.example:2376",
+      caMaterial: "CA PEM",
+      certMaterial: "CERT PEM",
+      keyMaterial: "KEY PEM never plain",
+    });
+    const remote = new images.FlattenedImage(
+      "remote",
+      { source: "a:1", imageName: "flat/a" },
+      { providers: { docker: provider } },
+    );
+    await outputOf(remote.imageId);
+    const declared = mocks.find(
+      "pulumi-nodejs:dynamic/secure-registry:FlattenedImage",
+      "remote-flatten",
+    );
+    expect(unwrapSecrets(declared.inputs)).toMatchObject({
+      engine: { host: "tcp://engine.example:2376", caMaterial: "CA PEM", certMaterial: "CERT PEM" },
+      engineKey: "KEY PEM never plain",
+    });
+    expect(JSON.stringify(declared.inputs.engine)).not.toContain("KEY PEM");
+    expect(containsSecret(declared.inputs.engineKey)).toBe(true);
+
+    const local = new images.FlattenedImage("plain", { source: "a:1", imageName: "flat/a" });
+    await outputOf(local.imageId);
+    const inputs = mocks.find(
+      "pulumi-nodejs:dynamic/secure-registry:FlattenedImage",
+      "plain-flatten",
+    ).inputs;
+    expect(inputs.engine).toBeUndefined();
+    expect(inputs.engineKey).toBeUndefined();
+    expect(inputs.owner).toBe(await outputOf(local.urn));
+  });
+
+  it("without a provider, follows the default docker provider's stack config (docker:host)", async () => {
+    const saved = pulumi.runtime.allConfig();
+    pulumi.runtime.setConfig("docker:host", "ssh://ops@configured.example");
+    try {
+      const flat = new images.FlattenedImage("configured", { source: "a:1", imageName: "flat/a" });
+      await outputOf(flat.imageId);
+      const inputs = unwrapSecrets(
+        mocks.find("pulumi-nodejs:dynamic/secure-registry:FlattenedImage", "configured-flatten")
+          .inputs,
+      );
+      expect(inputs.engine).toEqual({ host: "ssh://ops@configured.example" });
+      expect(inputs.engineKey).toBeUndefined();
+    } finally {
+      pulumi.runtime.setAllConfig(saved);
+    }
+  });
+
   it("rejects push without a registry and bad names at construction", () => {
     expect(
       () => new images.FlattenedImage("bad1", { source: "a", imageName: "b", push: true }),
@@ -567,7 +746,7 @@ describe("FlattenedImage under mocks", () => {
       /imageName "B" is not a valid image name/,
     );
     expect(() => new images.FlattenedImage("bad3", { source: "", imageName: "b" })).toThrow(
-      /source is required/,
+      /source "" is not an image reference/,
     );
     expect(mocks.resources.filter((resource) => resource.name.startsWith("bad"))).toEqual([]);
   });

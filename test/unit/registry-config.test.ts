@@ -131,8 +131,8 @@ describe("registryEnv and renderContainerEnv", () => {
       redis: { address: "redis:6379", db: 2 },
     });
     expect(readEnv(renderContainerEnv(full))).toMatchObject({
-      REGISTRY_HTTP_TLS_CLIENTCAS_0: "/certs/a.crt",
-      REGISTRY_HTTP_TLS_CLIENTCAS_1: "/certs/b.crt",
+      // One variable holding the list: distribution 2.8 silently ignores indexed ones.
+      REGISTRY_HTTP_TLS_CLIENTCAS: ["/certs/a.crt", "/certs/b.crt"],
       REGISTRY_STORAGE_S3_BUCKET: "images",
       REGISTRY_STORAGE_S3_REGION: "eu-west-1",
       REGISTRY_STORAGE_S3_SECURE: true,
@@ -144,6 +144,11 @@ describe("registryEnv and renderContainerEnv", () => {
     });
     // A YAML 1.1 boolean word given as a user name stays text.
     expect(readEnv(renderContainerEnv(full)).REGISTRY_PROXY_USERNAME).toBe("yes");
+    expect(Object.keys(full).filter((k) => k.startsWith("REGISTRY_HTTP_TLS_CLIENTCAS"))).toEqual([
+      "REGISTRY_HTTP_TLS_CLIENTCAS",
+    ]);
+    // An empty list asks for no client certificates: no variable at all.
+    expect(registryEnv({ ...BASE, tls: { ...BASE.tls, clientCas: [] } })).toEqual(plain);
     expect(Object.keys(full).some((k) => k.startsWith("REGISTRY_STORAGE_FILESYSTEM"))).toBe(false);
   });
 

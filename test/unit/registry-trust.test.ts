@@ -8,9 +8,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { containsSecret, outputOf } from "../support/mocks";
+import { containsSecret, isSecretOutput, outputOf } from "../support/mocks";
 import { TRUST_FILES_TYPE, TrustMocks } from "../support/trust-mocks";
 
+// The first TrustFiles serializes the dynamic provider (seconds on a loaded machine).
+jest.setTimeout(60_000);
 const mocks = new TrustMocks();
 pulumi.runtime.setMocks(mocks, "project", "stack", false);
 const { SecureRegistry } = require("../../src/registry") as typeof import("../../src/registry");
@@ -20,7 +22,11 @@ beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "registry-trust-"));
   mocks.clear();
 });
-afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterEach(async () => {
+  // The provider may still be writing into tmp when a test ends early.
+  await mocks.settle();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 const ecdsa = { keyAlgorithm: "ECDSA" as const };
 
@@ -54,6 +60,8 @@ describe("SecureRegistry trust", () => {
     const auth = JSON.parse(fs.readFileSync(configPath, "utf8")).auths["registry.test:5443"].auth;
     expect(Buffer.from(auth, "base64").toString()).toBe(`ci:${credentials[0].password}`);
     expect(command).toBe("docker login registry.test:5443 --username ci --password-stdin");
+    // Issue 14: the login is a secret, the command (no password in it) stays readable.
+    expect(await isSecretOutput(registry.trust!.loginCommand)).toBe(false);
 
     const child = mocks.find("secure-registry:trust:RegistryClientTrust");
     expect(child.name).toBe("reg-trust");

@@ -12,9 +12,12 @@ import { TRUST_FILES_TYPE, TrustMocks } from "../support/trust-mocks";
 
 const PASSWORD = "component-test-Pa55word";
 
+// The first TrustFiles serializes the dynamic provider (seconds on a loaded machine).
+jest.setTimeout(60_000);
 const mocks = new TrustMocks();
 pulumi.runtime.setMocks(mocks, "project", "stack", false);
 const { RegistryClientTrust } = require("../../src/trust") as typeof import("../../src/trust");
+const { InvalidInputError } = require("../../src/common") as typeof import("../../src/common");
 
 let tmp: string;
 let caPem: string;
@@ -25,7 +28,8 @@ beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "trust-component-"));
   mocks.clear();
 });
-afterEach(() => {
+afterEach(async () => {
+  await mocks.settle();
   jest.restoreAllMocks();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -35,21 +39,21 @@ describe("RegistryClientTrust", () => {
     const trust = new RegistryClientTrust("reg", {
       endpoint: "registry.test:5000",
       caCertPem: caPem,
-      certsDirs: [path.join(tmp, "docker"), path.join(tmp, "containers")],
+      certsDirs: [path.join(tmp, "docker", "certs.d"), path.join(tmp, "containers", "certs.d")],
       login: { username: "ci-user", password: pulumi.secret(PASSWORD) },
       clientConfigPath: path.join(tmp, "config.json"),
     });
     expect(await outputOf(trust.files)).toEqual([
       path.join(tmp, "config.json"),
-      path.join(tmp, "containers", "registry.test:5000", "ca.crt"),
-      path.join(tmp, "docker", "registry.test:5000", "ca.crt"),
+      path.join(tmp, "containers", "certs.d", "registry.test:5000", "ca.crt"),
+      path.join(tmp, "docker", "certs.d", "registry.test:5000", "ca.crt"),
     ]);
     const command = await outputOf(trust.loginCommand);
     expect(command).toBe("docker login registry.test:5000 --username ci-user --password-stdin");
     expect(await isSecretOutput(trust.loginCommand)).toBe(false);
-    expect(fs.readFileSync(path.join(tmp, "docker", "registry.test:5000", "ca.crt"), "utf8")).toBe(
-      caPem.trim() + "\n",
-    );
+    expect(
+      fs.readFileSync(path.join(tmp, "docker", "certs.d", "registry.test:5000", "ca.crt"), "utf8"),
+    ).toBe(caPem.trim() + "\n");
 
     const component = mocks.find("secure-registry:trust:RegistryClientTrust");
     expect(component.name).toBe("reg");
@@ -72,6 +76,22 @@ describe("RegistryClientTrust", () => {
     const withoutLogin = { ...inputs, login: undefined };
     expect(JSON.stringify(withoutLogin)).not.toContain(PASSWORD);
     expect(await outputOf(trust.loginCommand)).not.toContain(PASSWORD);
+  });
+
+  it("keeps loginCommand readable when the whole login is a secret Output (issue 14)", async () => {
+    const trust = new RegistryClientTrust("reg", {
+      endpoint: "registry.test:5000",
+      caCertPem: caPem,
+      certsDirs: [path.join(tmp, "certs.d")],
+      login: pulumi.secret({ username: "ci-user", password: PASSWORD }),
+      clientConfigPath: path.join(tmp, "config.json"),
+    });
+    expect(await outputOf(trust.loginCommand)).toBe(
+      "docker login registry.test:5000 --username ci-user --password-stdin",
+    );
+    expect(await isSecretOutput(trust.loginCommand)).toBe(false);
+    await outputOf(trust.files);
+    expect(containsSecret(mocks.find(TRUST_FILES_TYPE).inputs.login)).toBe(true);
   });
 
   it("keeps machine paths out of the inputs when clientConfigPath is defaulted", async () => {
@@ -148,7 +168,8 @@ describe("RegistryClientTrust", () => {
       ...override,
     };
     expect(() => new RegistryClientTrust("bad", args)).toThrow(message);
-    expect(() => new RegistryClientTrust("bad", args)).toThrow(/^RegistryClientTrust bad: /);
+    expect(() => new RegistryClientTrust("bad", args)).toThrow(InvalidInputError);
+    expect(() => new RegistryClientTrust("bad", args)).toThrow(/^RegistryClientTrust "bad": /);
     expect(mocks.resources).toEqual([]);
   });
 
@@ -163,7 +184,7 @@ describe("RegistryClientTrust", () => {
     } catch (e) {
       message = (e as Error).message;
     }
-    expect(message).toMatch(/login\.username must be a non-empty string/);
+    expect(message).toMatch(/login\.username is empty/);
     expect(message).not.toContain(PASSWORD);
   });
 });

@@ -8,10 +8,14 @@ import {
   caCertProblem,
   checkTrustInputs,
   stableJson,
+  trustNeedsReplace,
   trustNeedsUpdate,
   UNKNOWN,
 } from "../../src/trust/inputs";
 import { detectIndent, findJsonSyntaxError, parseJsonObject } from "../../src/trust/json";
+
+// Real files, locks and openssl on a machine other test runs share: generous, never a timing check.
+jest.setTimeout(60_000);
 
 let caPem: string;
 let keyPem: string;
@@ -137,8 +141,59 @@ describe("checkTrustInputs", () => {
       reloadDaemon: false,
       pidFile: "/var/run/docker.pid",
       adopt: false,
+      // A state written before owners existed: a stable stand-in.
+      owner: "legacy/r.test:5000",
     });
     expect("clientConfigPath" in inputs).toBe(false);
+  });
+
+  it("applies the runtimes' and the connection's defaults", () => {
+    const { inputs, failures } = checkTrustInputs({
+      endpoint: "r.test:5000",
+      caCertPem: caPem,
+      owner: "p/s/t",
+      containerd: {},
+      buildkit: {},
+      connection: { host: "198.51.100.2" },
+      connectionSecrets: { privateKey: "k" },
+    });
+    expect(failures).toEqual([]);
+    expect(inputs).toMatchObject({
+      owner: "p/s/t",
+      containerd: {
+        hostsDir: "/etc/containerd/certs.d",
+        capabilities: ["pull", "resolve", "push"],
+      },
+      buildkit: { configPath: "/etc/buildkit/buildkitd.toml", certsDir: "/etc/buildkit/certs.d" },
+      connection: {
+        host: "198.51.100.2",
+        port: 22,
+        user: "root",
+        dialErrorLimit: 10,
+        perDialTimeout: 15,
+      },
+      connectionSecrets: { privateKey: "k" },
+    });
+  });
+
+  it("reports bad runtime, client pair and connection fields by name", () => {
+    const { failures } = checkTrustInputs({
+      endpoint: "r.test:5000",
+      caCertPem: caPem,
+      clientCertPem: caPem,
+      containerd: { hostsDir: "rel", capabilities: ["write"] },
+      buildkit: { configPath: "x.toml" },
+      connection: { host: "", port: 0, dialErrorLimit: 1000 },
+    });
+    expect(failures.map((f) => f.property).sort()).toEqual([
+      "buildkit.configPath",
+      "clientKeyPem",
+      "connection.dialErrorLimit",
+      "connection.host",
+      "connection.port",
+      "containerd.capabilities",
+      "containerd.hostsDir",
+    ]);
   });
 
   it("reports each bad field by name", () => {
@@ -227,6 +282,24 @@ describe("trustNeedsUpdate", () => {
 
   it("plans an update when refresh found drift", () => {
     expect(trustNeedsUpdate({ ...state, drift: ["/x/ca.crt is missing"] }, state)).toBe(true);
+  });
+
+  it("moving to another host is a replacement; rotating its key is not", () => {
+    const on = (host: string) => ({ ...state, connection: { host, port: 22, user: "root" } });
+    expect(trustNeedsReplace(on("198.51.100.2"), on("198.51.100.3"))).toBe(true);
+    expect(trustNeedsReplace(state, on("198.51.100.2"))).toBe(true);
+    expect(
+      trustNeedsReplace(on("198.51.100.2"), {
+        ...on("198.51.100.2"),
+        connectionSecrets: { privateKey: "new" },
+      }),
+    ).toBe(false);
+    expect(
+      trustNeedsUpdate(on("198.51.100.2"), {
+        ...on("198.51.100.2"),
+        connectionSecrets: { privateKey: "new" },
+      }),
+    ).toBe(true);
   });
 
   it("compares objects regardless of key order", () => {

@@ -10,7 +10,8 @@ import * as os from "os";
 import * as path from "path";
 import * as ts from "typescript";
 import { selfSignedCertificate } from "../support/certs";
-import { dockerAuth, TrustOutputs } from "../../src/trust/files";
+import { TrustOutputs } from "../../src/trust/apply";
+import { dockerAuth } from "../../src/trust/dockerfiles";
 import { trustProvider } from "../../src/trust/provider";
 
 const REPO = path.resolve(__dirname, "..", "..");
@@ -91,8 +92,11 @@ describe("trustProvider methods", () => {
   it("a failing create reports the problem and leaves nothing", async () => {
     fs.writeFileSync(path.join(tmp, "config.json"), '{"credsStore": "secretservice"}');
     const { inputs } = await p.check({}, news());
-    await expect(p.create(inputs)).rejects.toThrow(/docker-credential-secretservice/);
-    expect(fs.readdirSync(path.join(tmp, "certs.d"))).toEqual([]);
+    await expect(p.create(inputs)).rejects.toThrow(
+      /docker-credential-secretservice.*Everything this attempt wrote was undone/,
+    );
+    // Even the certs dir it created for the CA is gone again.
+    expect(fs.readdirSync(tmp)).toEqual(["config.json"]);
   });
 });
 
@@ -189,6 +193,12 @@ describe("trustProvider serialization", () => {
     expect(containsSecrets).toBe(false);
     // The I/O code travels in state, built-ins are required by name, nothing machine-specific.
     expect(text).toContain("function __applyTrust");
+    // npm libraries are captured by reference, never copied into state.
+    for (const lib of ["ssh2", "proper-lockfile", "smol-toml"]) {
+      expect(text).toMatch(new RegExp(`require\\("${lib}(/[^"]*)?"\\)`));
+    }
+    expect(text).not.toContain("function parseInteger"); // smol-toml's code stays out
+    expect(text).not.toMatch(/node_modules/);
     expect(text).toContain('require("fs")');
     expect(text).not.toContain(REPO);
     expect(text).not.toContain(os.homedir() + "/");
@@ -199,8 +209,12 @@ describe("trustProvider serialization", () => {
     fs.writeFileSync(path.join(root, "ca.pem"), caPem);
     const host = path.join(tmp, "host.js");
     fs.writeFileSync(host, hostScript(out, root, path.join(root, "ca.pem")));
-    // A cwd with no node_modules: the rebuilt provider must need nothing from there.
-    expectHostRun(node(host, root), root);
+    // The provider host runs in the project directory: its node_modules must supply the npm
+    // libraries captured by reference (and nothing of this package: no source is there).
+    const project = path.join(tmp, "project");
+    fs.mkdirSync(project);
+    fs.symlinkSync(path.join(REPO, "node_modules"), path.join(project, "node_modules"));
+    expectHostRun(node(host, project), root);
   });
 
   it("from compiled JavaScript installed in node_modules: required by package path", () => {
@@ -223,10 +237,11 @@ describe("trustProvider serialization", () => {
       }).outputText;
       fs.writeFileSync(path.join(pkg, "bin", "trust", file.replace(/\.ts$/, ".js")), js);
     }
-    fs.symlinkSync(
-      path.join(REPO, "node_modules", "@pulumi"),
-      path.join(project, "node_modules", "@pulumi"),
-    );
+    // The package's dependencies, as npm installs them beside it.
+    for (const dep of fs.readdirSync(path.join(REPO, "node_modules"))) {
+      if (dep.startsWith(".")) continue;
+      fs.symlinkSync(path.join(REPO, "node_modules", dep), path.join(project, "node_modules", dep));
+    }
 
     const out = path.join(tmp, "serialized.json");
     const script = path.join(project, "serialize.js");
@@ -234,7 +249,7 @@ describe("trustProvider serialization", () => {
     node(script, project);
     const { text, containsSecrets } = JSON.parse(fs.readFileSync(out, "utf8"));
     expect(containsSecrets).toBe(false);
-    expect(text).toContain('require("pulumi-secure-registry/bin/trust/files.js")');
+    expect(text).toContain('require("pulumi-secure-registry/bin/trust/apply.js")');
     expect(text).not.toContain("function __applyTrust");
     expect(text).not.toContain(tmp);
 

@@ -1,0 +1,8 @@
+// Docker Engine I/O for the images module: connection, inspection, flattening, dynamic providers.
+export * from "./connection";
+export * from "./flatten";
+export * from "./inspect";
+export * from "./plan";
+export * from "./progress";
+export * from "./providers";
+export * from "./transfer";

@@ -1,0 +1,191 @@
+/**
+ * Issue 11 item 1 on a simulated remote host H1 (its own dockerd, reached over ssh or through its
+ * socket): components declared with a docker provider for H1 act on H1's engine, never on the
+ * local one. FlattenedImage's and ImageFacts' dynamic providers are taken from what the
+ * components declare under mocks (the serialized `__provider` and the declared engine inputs) and
+ * run as Pulumi would; SecureRegistry's declared docker resources all carry H1's provider.
+ */
+import * as docker from "@pulumi/docker";
+import Docker from "dockerode";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { describeWithTestHosts, startTestHosts, TestHost, TestHostsRun } from "../support/hosts";
+import { TEST_IMAGES } from "../support/engine";
+import { cleanupAll } from "../support/harness";
+import { outputOf, setupMocks, unwrapSecrets } from "../support/mocks";
+import { loadDynamicProvider } from "./images-support";
+
+jest.setTimeout(400_000);
+
+const local = new Docker();
+const mocks = setupMocks();
+// Record which provider each declared resource uses (the mocks keep only inputs).
+const providerOf = new Map<string, string | undefined>();
+const declare = mocks.newResource.bind(mocks);
+mocks.newResource = (args) => {
+  providerOf.set(`${args.type} ${args.name}`, args.provider);
+  return declare(args);
+};
+const images = require("../../src/images") as typeof import("../../src/images");
+const engineModule = require("../../src/images/engine") as typeof import("../../src/images/engine");
+const { SecureRegistry } = require("../../src/registry") as typeof import("../../src/registry");
+
+type Provider<T> = T & { check(olds: unknown, news: unknown): Promise<{ inputs: never }> };
+
+/** The dynamic resource `type`/`name` as declared: its provider (rebuilt from state text) and inputs. */
+function declared<T>(type: string, name: string): { provider: Provider<T>; inputs: never } {
+  const resource = mocks.find(`pulumi-nodejs:dynamic/secure-registry:${type}`, name);
+  const inputs = unwrapSecrets(resource.inputs) as Record<string, unknown>;
+  const provider = loadDynamicProvider<Provider<T>>(String(inputs.__provider));
+  delete inputs.__provider;
+  return { provider, inputs: inputs as never };
+}
+
+async function localHas(ref: string): Promise<boolean> {
+  return local
+    .getImage(ref)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
+}
+
+describeWithTestHosts("images follow the docker provider to a remote host", () => {
+  let run: TestHostsRun;
+  let h1: TestHost;
+  let h1Engine: Docker;
+  const onlyOnH1 = `srtest-remote/only-h1-${process.pid}:1`;
+
+  beforeAll(async () => {
+    run = await startTestHosts(["h1"], { label: "images", images: [TEST_IMAGES.busybox] });
+    h1 = run.host("h1");
+    h1Engine = h1.dockerode();
+    await h1Engine.getImage(TEST_IMAGES.busybox).tag({
+      repo: onlyOnH1.split(":")[0],
+      tag: "1",
+    });
+  });
+  afterAll(async () => {
+    await cleanupAll();
+  });
+  beforeEach(() => mocks.clear());
+
+  it("FlattenedImage with a provider for ssh://root@H1 flattens on H1's engine, not the local one", async () => {
+    expect(await localHas(onlyOnH1)).toBe(false);
+    const h1Provider = new docker.Provider("h1-ssh", { host: h1.dockerHost });
+    const flat = new images.FlattenedImage(
+      "remote-flat",
+      { source: onlyOnH1, imageName: `srtest-remote/flat-${process.pid}:1` },
+      { provider: h1Provider },
+    );
+    await outputOf(flat.imageId);
+    const { provider, inputs } = declared<typeof engineModule.flattenProvider>(
+      "FlattenedImage",
+      "remote-flat-flatten",
+    );
+    expect((inputs as { engine: unknown }).engine).toEqual({ host: h1.dockerHost });
+    // The run's key and known_hosts, as DOCKER_SSH_OPTS would give them (jest's sandboxed
+    // process.env does not reach the provider rebuilt from its text, which runs outside it).
+    const withSsh = {
+      ...(inputs as object),
+      engine: { host: h1.dockerHost, sshOpts: ["-F", run.client.sshConfigPath] },
+    } as never;
+    const checked = await provider.check({}, withSsh);
+    const { id, outs } = await provider.create(checked.inputs);
+    try {
+      expect(outs.engineAddress).toBe(h1.dockerHost);
+      expect(outs.layerCount).toBe(1);
+      const onH1 = await h1Engine.getImage(`srtest-remote/flat-${process.pid}:1`).inspect();
+      expect(onH1.Id).toBe(id);
+      expect(await localHas(id)).toBe(false);
+      expect((await provider.read(id, outs)).id).toBe(id);
+    } finally {
+      await provider.delete(id, outs);
+    }
+    await expect(h1Engine.getImage(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it("BuiltImage's facts with a provider for H1's socket are read from H1's engine", async () => {
+    const context = fs.mkdtempSync(path.join(os.tmpdir(), "remote-built-"));
+    fs.writeFileSync(path.join(context, "Dockerfile"), `FROM ${TEST_IMAGES.busybox}\n`);
+    try {
+      const h1Provider = new docker.Provider("h1-socket", { host: `unix://${h1.dockerSocket}` });
+      const built = new images.BuiltImage(
+        "remote-built",
+        {
+          context,
+          imageName: "apps/remote:1",
+          registry: { server: "reg.example:5443", username: "ci", password: "p" },
+        },
+        { provider: h1Provider },
+      );
+      await outputOf(built.size);
+      // The build itself is docker.Image's: it inherits the component's provider.
+      expect(providerOf.get("docker:index/image:Image remote-built-image")).toMatch(
+        /::h1-socket::/,
+      );
+      const { provider, inputs } = declared<typeof engineModule.imageFactsProvider>(
+        "ImageFacts",
+        "remote-built-facts",
+      );
+      expect((inputs as { engine: unknown }).engine).toEqual({ host: `unix://${h1.dockerSocket}` });
+      // What docker.Image would have built there: an image that exists only on H1.
+      const { outs } = await provider.create({ ...(inputs as object), image: onlyOnH1 } as never);
+      const info = await h1Engine.getImage(onlyOnH1).inspect();
+      expect(outs).toMatchObject({
+        image: onlyOnH1,
+        imageId: info.Id,
+        size: info.Size,
+        layerCount: info.RootFS.Layers?.length,
+        engineAddress: `unix://${h1.dockerSocket}`,
+      });
+    } finally {
+      fs.rmSync(context, { recursive: true, force: true });
+    }
+  });
+
+  it("an unreachable engine is a clear error naming its host, with no fallback to the local engine", async () => {
+    const { flattenProvider } = engineModule;
+    const inputs = {
+      source: TEST_IMAGES.busybox,
+      imageName: `srtest-remote/never-${process.pid}:1`,
+      push: false,
+      keepImage: false,
+    };
+    for (const host of [
+      "tcp://127.0.0.1:1",
+      "unix:///nonexistent/docker.sock",
+      "ssh://root@198.51.100.254",
+    ]) {
+      await expect(flattenProvider.create({ ...inputs, engine: { host } })).rejects.toThrow(
+        new RegExp(`cannot reach the Docker engine at ${host.replace(/[.*/]/g, "\\$&")}`),
+      );
+    }
+    expect(await localHas(inputs.imageName)).toBe(false);
+  });
+
+  it("a SecureRegistry declared with H1's provider declares every docker resource with it", async () => {
+    const h1Provider = new docker.Provider("h1-registry", { host: h1.dockerHost });
+    const registry = new SecureRegistry(
+      "remote-reg",
+      { users: [{ username: "ci" }] },
+      { provider: h1Provider },
+    );
+    await outputOf(registry.container.id);
+    await outputOf(registry.volume!.id);
+    const dockerResources = mocks.resources.filter(
+      (resource) => resource.type.startsWith("docker:") && resource.name.startsWith("remote-reg"),
+    );
+    expect(dockerResources.map((resource) => resource.type).sort()).toEqual(
+      expect.arrayContaining(["docker:index/container:Container"]),
+    );
+    for (const resource of dockerResources) {
+      expect([resource.type, providerOf.get(`${resource.type} ${resource.name}`)]).toEqual([
+        resource.type,
+        expect.stringMatching(/::h1-registry::/),
+      ]);
+    }
+  });
+});
