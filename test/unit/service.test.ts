@@ -368,6 +368,18 @@ describe("SecureRegistryService: what it declares", () => {
     expect(JSON.stringify(decl.service.inputs)).not.toContain("user-redis-pw");
   });
 
+  test("mTLS (SecureRegistry's tls.clientCertificates): the client CA is mounted as a config where the setting points", async () => {
+    const decl = await declare("mtls", {
+      ...BASE,
+      tls: { keyAlgorithm: "ECDSA", clientCertificates: ["ci"] },
+    });
+    expect(envOf(decl.plain).REGISTRY_HTTP_TLS_CLIENTCAS).toEqual(["/certs/client-ca.crt"]);
+    const ca = decl.fileAt("/certs/client-ca.crt");
+    expect(ca.secret).toBe(false);
+    expect(ca.resource.name).toBe("mtls-client-ca-registry");
+    expect(ca.content).toBe(await outputOf(decl.component.caCertPem));
+  });
+
   test("outputs: endpoint, url, CA, credentials and docker config (secret), service name", async () => {
     const { component } = await declare("out", { ...BASE, port: 5443 });
     expect(await outputOf(component.endpoint)).toBe("registry.example.test:5443");
