@@ -4,6 +4,7 @@ import { Credential, HtpasswdUsers } from "../auth/htpasswdUsers";
 import { launcherEntrypoint } from "../registry/config";
 import { declareRegistryParts, RegistryFile, registryRuntime } from "../registry/parts";
 import { CONTAINER_PORT, formatEndpoint, renderDockerConfigJson } from "../registry/render";
+import { ClientCertificate, RegistryClientCertificates } from "../tls/clientCertificates";
 import { RegistryCertificates } from "../tls/registryCertificates";
 import { SecureRegistryServiceArgs } from "./args";
 import { planSecureRegistryService } from "./plan";
@@ -55,6 +56,15 @@ export class SecureRegistryService extends pulumi.ComponentResource {
   readonly configs: Record<string, docker.ServiceConfig>;
   /** The TLS material. */
   readonly certificates: RegistryCertificates;
+  /**
+   * Client certificates issued for `tls.clientCertificates` (mTLS), each
+   * `{ name, certPem, privateKeyPem }` (secret); [] when none are issued.
+   */
+  readonly clientCertificates: pulumi.Output<ClientCertificate[]>;
+  /** The resources behind `clientCertificates`, when `tls.clientCertificates` names any. */
+  readonly issuedClientCertificates?: RegistryClientCertificates;
+  /** The registry refuses clients without a certificate it accepts (mTLS). */
+  readonly requiresClientCertificates: boolean;
   /** The registry users. */
   readonly users: HtpasswdUsers;
 
@@ -68,6 +78,11 @@ export class SecureRegistryService extends pulumi.ComponentResource {
 
     const parts = declareRegistryParts(name, plan.registry, this);
     this.certificates = parts.certificates;
+    this.issuedClientCertificates = parts.clientCertificates;
+    this.clientCertificates = pulumi.secret(
+      parts.clientCertificates?.certificates ?? pulumi.output([] as ClientCertificate[]),
+    );
+    this.requiresClientCertificates = plan.registry.clientAuth !== undefined;
     this.users = parts.users;
     const runtime = registryRuntime(plan.registry, parts, {
       redis: plan.redis,
@@ -173,6 +188,7 @@ export class SecureRegistryService extends pulumi.ComponentResource {
       credentials: this.credentials,
       htpasswd: this.htpasswd,
       dockerConfigJson: this.dockerConfigJson,
+      clientCertificates: this.clientCertificates,
       serviceName: this.serviceName,
     });
   }

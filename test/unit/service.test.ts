@@ -84,6 +84,7 @@ async function declare(name: string, args: SecureRegistryServiceArgs = BASE) {
     outputOf(component.htpasswd),
     outputOf(component.serviceName),
     outputOf(component.dockerConfigJson),
+    outputOf(component.clientCertificates),
     ...Object.values(component.secrets).map((s) => outputOf(s.id)),
     ...Object.values(component.configs).map((c) => outputOf(c.id)),
   ]);
@@ -378,6 +379,9 @@ describe("SecureRegistryService: what it declares", () => {
     expect(ca.secret).toBe(false);
     expect(ca.resource.name).toBe("mtls-client-ca-registry");
     expect(ca.content).toBe(await outputOf(decl.component.caCertPem));
+    expect(decl.component.requiresClientCertificates).toBe(true);
+    expect(await pulumi.isSecret(decl.component.clientCertificates)).toBe(true);
+    expect((await outputOf(decl.component.clientCertificates)).map((c) => c.name)).toEqual(["ci"]);
   });
 
   test("outputs: endpoint, url, CA, credentials and docker config (secret), service name", async () => {
