@@ -2,5 +2,6 @@ export * from "./auth";
 export * from "./common";
 export * from "./images";
 export * from "./registry";
+export * from "./service";
 export * from "./tls";
 export * from "./trust";

@@ -17,6 +17,7 @@ import {
 import { RegistryClientLogin, RegistryClientTrustOptions } from "../trust/component";
 import { RegistryClientAuthOptions, RegistryTrustClientOption } from "./clientAuth";
 import { RegistryContainerOptions } from "./container";
+import { S3StorageOptions } from "./s3";
 import { LogLevel, TlsVersion } from "./validate";
 
 /** Certificate options of a SecureRegistry, and client certificates (mTLS, see clientAuth.ts). */
@@ -42,6 +43,12 @@ export interface RegistryStorageOptions {
    * To remove retained data on purpose: `docker volume rm <volumeName>`.
    */
   readonly retainOnDelete?: boolean;
+  /**
+   * Keep the data in S3 or an S3-compatible object store instead of a volume (no volume is then
+   * declared; `volumeName` and `retainOnDelete` are refused). See S3StorageOptions. Default: none
+   * (the volume).
+   */
+  readonly s3?: S3StorageOptions;
 }
 
 /** Pull-through cache of an upstream registry. A proxying registry does not accept pushes. */
@@ -91,7 +98,10 @@ export interface SecureRegistryArgs {
   readonly realm?: pulumi.Input<string>;
   /** Certificate options, or your own certificate. Default: generated RSA 4096, 365 days, tls1.2. */
   readonly tls?: RegistryTlsOptions;
-  /** Data volume, deletion, retention. Default volume `<name>-data`, delete enabled, retained. */
+  /**
+   * Data volume or S3 bucket, deletion, retention. Default volume `<name>-data`, delete enabled,
+   * retained.
+   */
   readonly storage?: RegistryStorageOptions;
   /** Run as a pull-through cache of another registry. Default: none (a normal registry). */
   readonly proxy?: RegistryProxyOptions;
@@ -181,6 +191,6 @@ export const ARG_KEYS = {
     "clientCertificates",
     "clientCaCertPem",
   ],
-  storage: ["volumeName", "deleteEnabled", "retainOnDelete"],
+  storage: ["volumeName", "deleteEnabled", "retainOnDelete", "s3"],
   proxy: ["remoteUrl", "username", "password", "anonymousPulls"],
 } satisfies Record<string, readonly string[]>;

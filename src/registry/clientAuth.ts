@@ -202,14 +202,19 @@ export function clientCaFiles(
   plan: ClientAuthPlan,
   registryCaCertPem: pulumi.Input<string>,
 ): RegistryFile[] {
-  const file = (path: string, content: pulumi.Input<string>): RegistryFile => ({
+  const file = (id: string, path: string, content: pulumi.Input<string>): RegistryFile => ({
+    id,
     path,
     content,
     secret: false,
     mode: FILE_MODES.certificate,
   });
   return [
-    ...(plan.acceptRegistryCa ? [file(CLIENT_CA_PATHS.registry, registryCaCertPem)] : []),
-    ...(plan.userCaCertPem !== undefined ? [file(CLIENT_CA_PATHS.user, plan.userCaCertPem)] : []),
+    ...(plan.acceptRegistryCa
+      ? [file("client-ca-registry", CLIENT_CA_PATHS.registry, registryCaCertPem)]
+      : []),
+    ...(plan.userCaCertPem !== undefined
+      ? [file("client-ca-user", CLIENT_CA_PATHS.user, plan.userCaCertPem)]
+      : []),
   ];
 }

@@ -131,6 +131,11 @@ export interface RegistryConfigSettings {
   readonly debugAddress: string;
   /** Redis for the blob descriptor cache (its password is a secret setting, not here). */
   readonly redis?: { readonly address: string; readonly db?: number };
+  /**
+   * How long the registry keeps serving open connections after SIGTERM (a Go duration); none:
+   * it stops at once.
+   */
+  readonly drainTimeout?: string;
 }
 
 /**
@@ -191,6 +196,9 @@ export function registryEnv(settings: RegistryConfigSettings): Record<string, Re
     if (settings.proxy.username !== undefined) {
       env.REGISTRY_PROXY_USERNAME = settings.proxy.username;
     }
+  }
+  if (settings.drainTimeout !== undefined) {
+    env.REGISTRY_HTTP_DRAINTIMEOUT = settings.drainTimeout;
   }
   if (settings.redis) {
     env.REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR = "redis";

@@ -34,3 +34,4 @@ export {
   CLIENT_CA_PATHS,
 } from "./clientAuth";
 export { LogLevel, TlsVersion } from "./validate";
+export { S3StorageOptions, S3_DEFAULTS } from "./s3";

@@ -100,6 +100,8 @@ function plainOrDefault<T>(value: pulumi.Input<T> | undefined): T | undefined {
 
 /** A file the registry process reads, at `path` inside its container. */
 export interface RegistryFile {
+  /** Short stable name of the file's role, e.g. "config", "private-key", "env-http-secret". */
+  readonly id: string;
   readonly path: string;
   readonly content: pulumi.Input<string>;
   /** Its content is secret (and marked so). */
@@ -116,8 +118,25 @@ export interface RegistryRuntime {
   readonly files: RegistryFile[];
 }
 
+/** Settings only some ways of running the registry have (a service's Redis, drain time). */
+export interface RuntimeOptions {
+  /** Redis for the blob descriptor cache; its password goes into a secret env file. */
+  readonly redis?: {
+    readonly address: pulumi.Input<string>;
+    readonly db?: pulumi.Input<number>;
+    readonly password?: pulumi.Input<string>;
+  };
+  /** REGISTRY_HTTP_DRAINTIMEOUT (a Go duration). Default: none (stop at once). */
+  readonly drainTimeout?: string;
+}
+
 /** The settings and files of the registry described by `plan`, using `parts`. */
-export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRuntime {
+export function registryRuntime(
+  plan: Plan,
+  parts: RegistryParts,
+  options: RuntimeOptions = {},
+): RegistryRuntime {
+  const storageDriver = plan.s3 ? "s3" : "filesystem";
   const clientCas = plan.clientAuth
     ? clientCaFiles(plan.clientAuth, parts.certificates.caCertPem)
     : [];
@@ -128,8 +147,10 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
       plan.logLevel,
       plan.deleteEnabled,
       plan.proxy ? pulumi.all([plan.proxy.remoteUrl, plan.proxy.username]) : undefined,
+      plan.s3 ? pulumi.all([plan.s3.parameters, plan.s3.redirect]) : undefined,
+      options.redis ? pulumi.all([options.redis.address, options.redis.db]) : undefined,
     ])
-    .apply(([realm, minimumVersion, logLevel, deleteEnabled, proxy]) =>
+    .apply(([realm, minimumVersion, logLevel, deleteEnabled, proxy, s3, redis]) =>
       registryEnv({
         listenAddress: `0.0.0.0:${CONTAINER_PORT}`,
         tls: {
@@ -140,13 +161,22 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
         },
         auth: plan.auth ? { realm, htpasswdPath: CONTAINER_PATHS.htpasswd } : undefined,
         logLevel,
-        storage: {
-          deleteEnabled,
-          driver: "filesystem",
-          parameters: { rootdirectory: CONTAINER_PATHS.data },
-        },
+        storage: s3
+          ? {
+              deleteEnabled,
+              driver: storageDriver,
+              parameters: s3[0],
+              redirectDisabled: !s3[1],
+            }
+          : {
+              deleteEnabled,
+              driver: storageDriver,
+              parameters: { rootdirectory: CONTAINER_PATHS.data },
+            },
         proxy: proxy ? { remoteUrl: proxy[0], username: proxy[1] } : undefined,
         debugAddress: DEBUG_ADDR,
+        redis: redis ? { address: redis[0], db: redis[1] } : undefined,
+        drainTimeout: options.drainTimeout,
       }),
     );
   const userEnv = splitSecretEnv(plan.env);
@@ -155,7 +185,12 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
     .apply(([settings, user]) => renderContainerEnv(settings, user));
 
   /** A `KEY=value` file in the launcher's env directory; its content is always secret. */
-  const secretEnvFile = (file: string, entries: pulumi.Input<Record<string, string>>) => ({
+  const secretEnvFile = (
+    id: string,
+    file: string,
+    entries: pulumi.Input<Record<string, string>>,
+  ) => ({
+    id,
     path: `${CONFIG_PATHS.envDir}/${file}`,
     content: pulumi.secret(pulumi.output(entries).apply(renderEnvFile)),
     secret: true,
@@ -163,33 +198,50 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
   });
   const files: RegistryFile[] = [
     {
+      id: "config",
       path: CONFIG_PATHS.config,
-      content: renderBaseConfig("filesystem"),
+      content: renderBaseConfig(storageDriver),
       secret: false,
       mode: FILE_MODES.config,
     },
     secretEnvFile(
+      "env-http-secret",
       "http-secret.env",
       parts.httpSecret.apply((v) => ({ REGISTRY_HTTP_SECRET: v })),
     ),
     ...(plan.proxy?.password !== undefined
       ? [
           secretEnvFile(
+            "env-proxy-password",
             "proxy-password.env",
             pulumi.output(plan.proxy.password).apply((v) => ({ REGISTRY_PROXY_PASSWORD: v })),
           ),
         ]
       : []),
+    ...(plan.s3?.credentials !== undefined
+      ? [secretEnvFile("env-storage-credentials", "storage-credentials.env", plan.s3.credentials)]
+      : []),
+    ...(options.redis?.password !== undefined
+      ? [
+          secretEnvFile(
+            "env-redis-password",
+            "redis-password.env",
+            pulumi.output(options.redis.password).apply((v) => ({ REGISTRY_REDIS_PASSWORD: v })),
+          ),
+        ]
+      : []),
     ...(isDeferred(plan.env) || Object.keys(plan.env).length > 0
-      ? [secretEnvFile("env.env", userEnv.secret)]
+      ? [secretEnvFile("env-user-settings", "env.env", userEnv.secret)]
       : []),
     {
+      id: "certificate",
       path: CONTAINER_PATHS.certificate,
       content: parts.certificates.certPem,
       secret: false,
       mode: FILE_MODES.certificate,
     },
     {
+      id: "private-key",
       path: CONTAINER_PATHS.privateKey,
       content: pulumi.secret(parts.certificates.privateKeyPem),
       secret: true,
@@ -200,6 +252,7 @@ export function registryRuntime(plan: Plan, parts: RegistryParts): RegistryRunti
     ...(plan.auth
       ? [
           {
+            id: "htpasswd",
             path: CONTAINER_PATHS.htpasswd,
             content: pulumi.secret(parts.users.htpasswd),
             secret: true,

@@ -44,6 +44,7 @@ import {
 import { ClientAuthPlan, planClientAuth, withoutClientChoice } from "./clientAuth";
 import { checkContainerOptions } from "./container";
 import { formatEndpoint } from "./render";
+import { planS3Storage, S3Plan } from "./s3";
 import {
   validateEnvKey,
   validateLogLevel,
@@ -76,6 +77,8 @@ export interface Plan {
   deleteEnabled: pulumi.Input<boolean>;
   /** Keep the data volume when the registry is destroyed (Pulumi's retainOnDelete). */
   retainOnDelete: boolean;
+  /** S3 storage (`storage.s3`); undefined: the data volume. */
+  s3?: S3Plan;
   proxy?: {
     remoteUrl: pulumi.Input<string>;
     username?: pulumi.Input<string>;
@@ -115,10 +118,15 @@ function plainBoolean(label: string, field: string, value: unknown, fallback: bo
 
 /**
  * Validates SecureRegistry arguments and applies defaults. Throws InvalidInputError for any bad
- * plain value; Output values are checked when known.
+ * plain value; Output values are checked when known. `kind` names the component in messages
+ * (other ways of running the registry share these checks).
  */
-export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan {
-  const label = componentLabel("SecureRegistry", name);
+export function planSecureRegistry(
+  name: string,
+  args: SecureRegistryArgs,
+  kind = "SecureRegistry",
+): Plan {
+  const label = componentLabel(kind, name);
   checkObject(label, "", args, ARG_KEYS.args);
 
   const hostname =
@@ -257,6 +265,16 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
     };
   }
 
+  const s3 = planS3Storage(label, storage, isDeferred(args.env) ? [] : Object.keys(args.env ?? {}));
+  if (s3 !== undefined && storage.retainOnDelete !== undefined) {
+    fail(
+      label,
+      "storage.retainOnDelete",
+      "storage.retainOnDelete keeps the data volume, but with storage.s3 there is none (the " +
+        "bucket is never deleted by this component); remove storage.retainOnDelete.",
+    );
+  }
+
   const logLevel = whenKnown(orDefault(args.logLevel, REGISTRY_DEFAULTS.logLevel), (v) =>
     validateLogLevel(label, "logLevel", v),
   );
@@ -314,6 +332,7 @@ export function planSecureRegistry(name: string, args: SecureRegistryArgs): Plan
     volumeName,
     deleteEnabled,
     retainOnDelete,
+    s3,
     proxy,
     logLevel,
     env,

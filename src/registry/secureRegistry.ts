@@ -22,8 +22,9 @@ const TYPE = "secure-registry:registry:SecureRegistry";
 
 /**
  * A private Docker registry with TLS and htpasswd authentication, as one component: certificates
- * (RegistryCertificates), users (HtpasswdUsers), the registry image, a named data volume and the
- * container, which `pulumi up` waits for until its health check passes.
+ * (RegistryCertificates), users (HtpasswdUsers), the registry image, a named data volume (or an
+ * S3 bucket: `storage.s3`) and the container, which `pulumi up` waits for until its health check
+ * passes.
  */
 export class SecureRegistry extends pulumi.ComponentResource {
   /** `host:port` (just `host` for 443) as clients write it in image names and `docker login`. */
@@ -40,8 +41,8 @@ export class SecureRegistry extends pulumi.ComponentResource {
   readonly dockerConfigJson: pulumi.Output<string>;
   /** The registry container. */
   readonly container: docker.Container;
-  /** The volume holding the registry's data. */
-  readonly volume: docker.Volume;
+  /** The volume holding the registry's data; none with `storage.s3` (the data is in the bucket). */
+  readonly volume?: docker.Volume;
   /** The TLS material. */
   readonly certificates: RegistryCertificates;
   /**
@@ -79,13 +80,15 @@ export class SecureRegistry extends pulumi.ComponentResource {
       { name: plan.image, keepLocally: true },
       { parent: this },
     );
-    this.volume = new docker.Volume(
-      `${name}-data`,
-      { name: plan.volumeName },
-      // Retained by default: a destroy (or a replacement) forgets the volume instead of deleting
-      // every pushed image; the next up with the same name finds the data again.
-      { parent: this, retainOnDelete: plan.retainOnDelete },
-    );
+    this.volume = plan.s3
+      ? undefined
+      : new docker.Volume(
+          `${name}-data`,
+          { name: plan.volumeName },
+          // Retained by default: a destroy (or a replacement) forgets the volume instead of
+          // deleting every pushed image; the next up with the same name finds the data again.
+          { parent: this, retainOnDelete: plan.retainOnDelete },
+        );
 
     this.container = new docker.Container(
       `${name}-container`,
@@ -106,7 +109,9 @@ export class SecureRegistry extends pulumi.ComponentResource {
         ports: [
           { internal: CONTAINER_PORT, external: plan.port, ip: plan.bindAddress, protocol: "tcp" },
         ],
-        volumes: [{ volumeName: this.volume.name, containerPath: CONTAINER_PATHS.data }],
+        volumes: this.volume
+          ? [{ volumeName: this.volume.name, containerPath: CONTAINER_PATHS.data }]
+          : undefined,
         uploads: runtime.files.map((f) => ({
           file: f.path,
           content: f.content,
@@ -118,7 +123,8 @@ export class SecureRegistry extends pulumi.ComponentResource {
       },
       {
         parent: this,
-        // The fixed name and host port cannot be held by two containers at once; data is in the volume.
+        // The fixed name and host port cannot be held by two containers at once; data is in the
+        // volume or the bucket.
         deleteBeforeReplace: true,
         // The provider plans healthcheck edits as updates but never applies them to a running container.
         replaceOnChanges: ["healthcheck"],

@@ -174,7 +174,7 @@ describeWithTestHosts("images follow the docker provider to a remote host", () =
       { provider: h1Provider },
     );
     await outputOf(registry.container.id);
-    await outputOf(registry.volume.id);
+    await outputOf(registry.volume!.id);
     const dockerResources = mocks.resources.filter(
       (resource) => resource.type.startsWith("docker:") && resource.name.startsWith("remote-reg"),
     );

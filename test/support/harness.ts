@@ -526,8 +526,8 @@ export interface RegistryDeployment {
   containerId: string;
   /** Engine container name. */
   containerName: string;
-  /** Name of the data volume. */
-  volumeName: string;
+  /** Name of the data volume; undefined when the registry stores in S3 (no volume). */
+  volumeName: string | undefined;
   /** ms from the start request to the first healthy observation (latest start). */
   timeToHealthyMs: number;
   /** ms from the engine's StartedAt to the end of the first passing health check (latest start). */
@@ -543,7 +543,7 @@ export interface RegistryDeployment {
 }
 
 /** Resolves every Output-valued public property of a component (secrets unwrapped). */
-async function resolveOutputs(component: object): Promise<Record<string, unknown>> {
+export async function resolveOutputs(component: object): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(component)) {
     if (key.startsWith("__")) continue;
@@ -559,7 +559,7 @@ async function resolveOutputs(component: object): Promise<Record<string, unknown
   return out;
 }
 
-function declaredChildren(all: DeclaredResource[], name: string): DeclaredResource[] {
+export function declaredChildren(all: DeclaredResource[], name: string): DeclaredResource[] {
   return all.filter((r) => r.name === name || r.name.startsWith(`${name}-`));
 }
 

@@ -96,6 +96,8 @@ export interface RegistryRequestOptions {
   method?: string;
   auth?: { username: string; password: string };
   headers?: Record<string, string>;
+  /** Request body (e.g. a blob chunk for PATCH / PUT). */
+  body?: Buffer;
   timeoutMs?: number;
   /** Client certificate and key (PEM) for registries that require one (mTLS). */
   clientCertificate?: { certPem: string; keyPem: string };
@@ -145,7 +147,7 @@ export function registryRequest(options: RegistryRequestOptions): Promise<Regist
     );
     req.on("timeout", () => req.destroy(new Error(`request to ${options.path} timed out`)));
     req.on("error", reject);
-    req.end();
+    req.end(options.body);
   });
 }
 

@@ -46,7 +46,7 @@ async function declare(name: string, args: SecureRegistryArgs = {}) {
   );
   await Promise.all([
     outputOf(registry.container.id),
-    outputOf(registry.volume.id),
+    ...(registry.volume ? [outputOf(registry.volume.id)] : []),
     outputOf(registry.dockerConfigJson),
   ]);
   expect(mocks.rejections).toEqual([]);
@@ -243,7 +243,7 @@ describe("SecureRegistry defaults", () => {
       },
     });
     expect(await outputOf(registry.container.name)).toBe("out");
-    expect(await outputOf(registry.volume.name)).toBe("out-data");
+    expect(await outputOf(registry.volume!.name)).toBe("out-data");
     expect(await outputOf(registry.certificates.certPem)).toContain("BEGIN CERTIFICATE");
     expect(await outputOf(registry.users.htpasswd)).toBe(await outputOf(registry.htpasswd));
   });

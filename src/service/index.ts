@@ -1,0 +1,11 @@
+// Public names of the service module: the registry as a Docker Swarm service.
+export { SecureRegistryService, SERVICE_LABEL } from "./component";
+export {
+  SecureRegistryServiceArgs,
+  ServiceStorageOptions,
+  ServicePlacementOptions,
+  ServiceUpdateOptions,
+  ServiceRedisOptions,
+  SERVICE_DEFAULTS,
+} from "./args";
+export { swarmObjectName } from "./spec";
