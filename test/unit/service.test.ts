@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { InvalidInputError } from "../../src/common";
 import type { HtpasswdUser } from "../../src/auth";
+import { registryHealthcheck } from "../../src/registry/render";
 import {
   SecureRegistryService,
   SecureRegistryServiceArgs,
@@ -259,12 +260,14 @@ describe("SecureRegistryService: what it declares", () => {
       expect.stringContaining("exec /bin/registry serve /etc/secure-registry/config.yml"),
       "secure-registry-launcher",
     ]);
+    // The container's health check, in the service's shape (no startInterval).
+    const registryCheck = registryHealthcheck();
     expect(cs.healthcheck).toEqual({
       tests: ["CMD-SHELL", expect.stringContaining("/debug/health")],
-      interval: "2s",
-      timeout: "3s",
-      startPeriod: "30s",
-      retries: 3,
+      interval: registryCheck.interval,
+      timeout: registryCheck.timeout,
+      startPeriod: registryCheck.startPeriod,
+      retries: registryCheck.retries,
     });
     expect(cs.stopGracePeriod).toBe("10s");
     expect(plain.taskSpec.restartPolicy).toEqual({
