@@ -118,7 +118,16 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
   stackPolicy(
     REGISTRY_TLS_AND_AUTH,
     "Registries (containers and services running the registry image) serve TLS and require authentication.",
-    schema({ registryImages: REGISTRY_IMAGES }),
+    schema({
+      registryImages: REGISTRY_IMAGES,
+      allowAnonymousPullThroughCaches: {
+        type: "boolean",
+        default: false,
+        description:
+          "Accept pull-through caches without authentication (SecureRegistry proxy.anonymousPulls, " +
+          "for dockerd's registry-mirrors, which sends no credentials). TLS is still required.",
+      },
+    }),
     checkRegistryTlsAndAuth,
   ),
   stackPolicy(

@@ -60,6 +60,8 @@ export function servesTls(settings: Settings): boolean {
   );
 }
 
+const NO_AUTH = "has no authentication (no REGISTRY_AUTH)";
+
 /**
  * Why these settings leave the registry open, or undefined when clients must authenticate:
  * htpasswd or token auth, or client certificates (mTLS, `REGISTRY_HTTP_TLS_CLIENTCAS_*`), which
@@ -79,17 +81,29 @@ export function authProblem(settings: Settings): string | undefined {
     hasPrefix(settings, "REGISTRY_AUTH_HTPASSWD_") ||
     hasPrefix(settings, "REGISTRY_AUTH_TOKEN_") ||
     hasPrefix(settings, "REGISTRY_HTTP_TLS_CLIENTCAS");
-  return configured ? undefined : "has no authentication (no REGISTRY_AUTH)";
+  return configured ? undefined : NO_AUTH;
 }
 
 const USE_SECURE_REGISTRY =
   "SecureRegistry (or SecureRegistryService) sets all of this up: a CA and server certificate, " +
   "htpasswd users with generated passwords, and the client trust.";
 
-/** `registry-tls-and-auth`: every registry serves TLS and requires authentication. */
+export interface TlsAndAuthConfig extends RegistryImagesConfig {
+  /**
+   * Accept pull-through caches (REGISTRY_PROXY_REMOTEURL) without authentication, e.g.
+   * SecureRegistry `proxy.anonymousPulls` as dockerd's `registry-mirrors`. TLS is still
+   * required. Default false.
+   */
+  readonly allowAnonymousPullThroughCaches?: boolean;
+}
+
+/**
+ * `registry-tls-and-auth`: every registry serves TLS and requires authentication (pull-through
+ * caches may go without when `allowAnonymousPullThroughCaches`).
+ */
 export function checkRegistryTlsAndAuth(
   stack: StackIndex,
-  config: RegistryImagesConfig = {},
+  config: TlsAndAuthConfig = {},
 ): Violation[] {
   const found: Violation[] = [];
   for (const w of workloadsToCheck(stack, config)) {
@@ -104,6 +118,19 @@ export function checkRegistryTlsAndAuth(
       );
     }
     const problem = authProblem(settings);
+    if (problem === NO_AUTH && has(settings, "REGISTRY_PROXY_REMOTEURL")) {
+      // A pull-through cache takes no pushes; without auth it can serve dockerd as a
+      // `registry-mirrors` entry (dockerd sends mirrors no credentials). Allowed on request.
+      if (config.allowAnonymousPullThroughCaches === true) continue;
+      report(
+        `${runs(w)} as a pull-through cache without authentication: anyone who reaches the port ` +
+          "pulls whatever the cache can fetch upstream (private images too, with upstream " +
+          "credentials). Fix: require users (SecureRegistry: leave proxy.anonymousPulls off), or, " +
+          "if your organisation runs anonymous mirrors on internal addresses on purpose, allow " +
+          `them with this policy's allowAnonymousPullThroughCaches: true. ${USE_SECURE_REGISTRY}`,
+      );
+      continue;
+    }
     if (problem !== undefined) {
       report(
         `${runs(w)} and ${problem}: anyone who reaches the port can push and pull. Fix: set ` +

@@ -9,6 +9,7 @@ export {
   FlattenedImage,
   RegistryClientCertificates,
   SecureRegistry,
+  SecureRegistryService,
 } from "../src/plugin/schema";
 export { HtpasswdUsers } from "../src/auth/htpasswdUsers";
 export { RegistryCertificates } from "../src/tls/registryCertificates";

@@ -17,6 +17,7 @@ import { FlattenedImage } from "../images/flattened-image";
 import { RegistryFlattenedImage } from "../images/oci/component";
 import type { SecureRegistryArgs } from "../registry/args";
 import { SecureRegistry } from "../registry/secureRegistry";
+import { SecureRegistryService } from "../service/component";
 import { RegistryClientCertificates } from "../tls/clientCertificates";
 import { RegistryCertificates } from "../tls/registryCertificates";
 import { RegistryClientTrust } from "../trust/component";
@@ -65,6 +66,7 @@ Object.defineProperty(SecureRegistryFromSchema, "name", { value: "SecureRegistry
 /** Every component other languages can use. */
 export const pluginComponents = [
   SecureRegistryFromSchema,
+  SecureRegistryService,
   RegistryCertificates,
   RegistryClientCertificates,
   HtpasswdUsers,
@@ -88,7 +90,9 @@ type Outputs<T> = {
   ]: T[K];
 };
 type ChildResources<T> = {
-  [K in keyof T]: NonNullable<T[K]> extends pulumi.Resource ? K : never;
+  [K in keyof T]: NonNullable<T[K]> extends pulumi.Resource | Record<string, pulumi.Resource>
+    ? K
+    : never;
 }[keyof T];
 /**
  * `true` when `Declared` lists exactly the real class's outputs, child resources and the
@@ -109,8 +113,9 @@ type Matches<Real, Declared, Omitted extends keyof Real = never> =
 
 export const schemaDeclarationsMatch: [
   Matches<SecureRegistry, schema.SecureRegistry>,
+  Matches<SecureRegistryService, schema.SecureRegistryService>,
   Matches<BuiltImage, schema.BuiltImage>,
   Matches<FlattenedImage, schema.FlattenedImage>,
   // `clients` holds the same pairs as `certificates`, as separate Outputs for TypeScript.
   Matches<RegistryClientCertificates, schema.RegistryClientCertificates, "clients">,
-] = [true, true, true, true];
+] = [true, true, true, true, true];

@@ -25,6 +25,7 @@ import type {
   SecureRegistryArgs,
 } from "../registry/args";
 import type { RegistryTrustClientOption } from "../registry/clientAuth";
+import type { SecureRegistryServiceArgs } from "../service/args";
 import type {
   ClientCertificate,
   RegistryClientCertificatesArgs as TsRegistryClientCertificatesArgs,
@@ -90,6 +91,46 @@ export declare class SecureRegistry extends pulumi.ComponentResource {
   readonly dockerConfigJson: pulumi.Output<string>;
   /** True when the registry is a pull-through cache (`proxy`): it refuses pushes. */
   readonly pullThroughCache: boolean;
+  /**
+   * Client certificates issued from the registry's CA for `tls.clientCertificates`, each
+   * `{ name, certPem, privateKeyPem }` (secret); [] when none are issued.
+   */
+  readonly clientCertificates: pulumi.Output<ClientCertificate[]>;
+  /** The registry refuses clients without a certificate it accepts (mTLS). */
+  readonly requiresClientCertificates: boolean;
+}
+
+/** Arguments of SecureRegistryService in every language: `tls` as SecureRegistry's. */
+export interface SecureRegistryServicePluginArgs extends SecureRegistryServiceArgs {
+  /** Certificate options, or your own certificate. Default: generated RSA 4096, 365 days, tls1.2. */
+  readonly tls?: RegistryTlsOptions;
+}
+
+/**
+ * The registry as a Docker Swarm service: replicas that share an S3 bucket and one http secret.
+ * A renewed certificate or a changed user list rolls through the replicas one at a time, each
+ * gated by its health check, rolled back on failure.
+ */
+export declare class SecureRegistryService extends pulumi.ComponentResource {
+  constructor(
+    name: string,
+    args: SecureRegistryServicePluginArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  );
+  /** `host:port` (just `host` for 443) as clients write it in image names and `docker login`. */
+  readonly endpoint: pulumi.Output<string>;
+  /** `https://<endpoint>`. */
+  readonly url: pulumi.Output<string>;
+  /** The CA certificate clients must trust (e.g. in /etc/docker/certs.d/<endpoint>/ca.crt). */
+  readonly caCertPem: pulumi.Output<string>;
+  /** Users' names and passwords (secret). */
+  readonly credentials: pulumi.Output<Credential[]>;
+  /** The htpasswd file the registry reads (secret). */
+  readonly htpasswd: pulumi.Output<string>;
+  /** Docker config.json content logging the first user in to `endpoint` (secret). */
+  readonly dockerConfigJson: pulumi.Output<string>;
+  /** The Swarm service's name. */
+  readonly serviceName: pulumi.Output<string>;
   /**
    * Client certificates issued from the registry's CA for `tls.clientCertificates`, each
    * `{ name, certPem, privateKeyPem }` (secret); [] when none are issued.

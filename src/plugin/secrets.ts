@@ -31,6 +31,10 @@ export const SECRET_RESOURCE_PROPERTIES: Record<string, { inputs?: string[]; out
       inputs: ["httpSecret"],
       outputs: ["credentials", "htpasswd", "dockerConfigJson", "clientCertificates"],
     },
+    SecureRegistryService: {
+      inputs: ["httpSecret"],
+      outputs: ["credentials", "htpasswd", "dockerConfigJson", "clientCertificates"],
+    },
     RegistryCertificates: {
       inputs: ["privateKeyPem"],
       outputs: ["privateKeyPem", "caPrivateKeyPem"],
@@ -52,6 +56,9 @@ export const SECRET_TYPE_PROPERTIES: Record<string, string[]> = {
   ClientCertificate: ["privateKeyPem"],
   RegistryLogin: ["password"],
   RegistryAccess: ["password", "credentials"],
+  // The component keeps both in secret env files / Swarm secrets.
+  S3StorageOptions: ["accessKey", "secretKey"],
+  ServiceRedisOptions: ["password"],
 };
 
 /**

@@ -16,7 +16,7 @@ import {
 } from "../tls/registryCertificates";
 import { RegistryClientLogin, RegistryClientTrustOptions } from "../trust/component";
 import { RegistryClientAuthOptions, RegistryTrustClientOption } from "./clientAuth";
-import { RegistryContainerOptions } from "./container";
+import type { RegistryContainerOptions } from "./container-options";
 import { S3StorageOptions } from "./s3";
 import { LogLevel, TlsVersion } from "./validate";
 
@@ -72,7 +72,11 @@ export interface RegistryProxyOptions {
   readonly anonymousPulls?: boolean;
 }
 
-export interface SecureRegistryArgs {
+/**
+ * What a registry is, wherever it runs: its names, image, users, TLS and settings. SecureRegistry
+ * (a container) and SecureRegistryService (Swarm replicas) both take these, with the same checks.
+ */
+export interface RegistryServerArgs {
   /**
    * Name clients use for the registry, in `endpoint`, image names and the certificate's SANs:
    * a DNS name, or an IP address (then it goes into the IP SANs). Default "localhost".
@@ -82,10 +86,6 @@ export interface SecureRegistryArgs {
   readonly additionalHostnames?: pulumi.Input<pulumi.Input<string>[]>;
   /** IP addresses for the certificate's SANs. Default []. */
   readonly ipAddresses?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Host port the registry is published on (container port 5000). Default 443. */
-  readonly port?: pulumi.Input<number>;
-  /** Host address the port is published on. Default "0.0.0.0" (all interfaces). */
-  readonly bindAddress?: pulumi.Input<string>;
   /** Registry image; the container runs its image ID, so a moving tag causes no diff. Default "registry:2". */
   readonly image?: pulumi.Input<string>;
   /**
@@ -98,13 +98,6 @@ export interface SecureRegistryArgs {
   readonly realm?: pulumi.Input<string>;
   /** Certificate options, or your own certificate. Default: generated RSA 4096, 365 days, tls1.2. */
   readonly tls?: RegistryTlsOptions;
-  /**
-   * Data volume or S3 bucket, deletion, retention. Default volume `<name>-data`, delete enabled,
-   * retained.
-   */
-  readonly storage?: RegistryStorageOptions;
-  /** Run as a pull-through cache of another registry. Default: none (a normal registry). */
-  readonly proxy?: RegistryProxyOptions;
   /** Registry log level: "error", "warn", "info" or "debug". Default "info". */
   readonly logLevel?: pulumi.Input<LogLevel>;
   /**
@@ -123,6 +116,21 @@ export interface SecureRegistryArgs {
    * `random.RandomPassword`), kept in state as a secret, unchanged on later runs.
    */
   readonly httpSecret?: pulumi.Input<string>;
+}
+
+/** SecureRegistry: a registry in one container on a Docker engine. */
+export interface SecureRegistryArgs extends RegistryServerArgs {
+  /** Host port the registry is published on (container port 5000). Default 443. */
+  readonly port?: pulumi.Input<number>;
+  /** Host address the port is published on. Default "0.0.0.0" (all interfaces). */
+  readonly bindAddress?: pulumi.Input<string>;
+  /**
+   * Data volume or S3 bucket, deletion, retention. Default volume `<name>-data`, delete enabled,
+   * retained.
+   */
+  readonly storage?: RegistryStorageOptions;
+  /** Run as a pull-through cache of another registry. Default: none (a normal registry). */
+  readonly proxy?: RegistryProxyOptions;
   /** Docker container name. Default: the component's name. */
   readonly containerName?: pulumi.Input<string>;
   /**

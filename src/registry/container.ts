@@ -14,6 +14,7 @@ import {
   whenKnown,
 } from "../common/checks";
 import { CONFIG_PATHS } from "./config";
+import type { RegistryContainerOptions } from "./container-options";
 import { CONTAINER_PATHS } from "./render";
 
 /** docker.Container inputs the component sets itself, with what to use instead. */
@@ -39,8 +40,14 @@ export const OWNED_CONTAINER_INPUTS = {
 
 type OwnedInput = keyof typeof OWNED_CONTAINER_INPUTS;
 
-/** Container settings a SecureRegistry passes through: docker.Container's, less the owned ones. */
-export type RegistryContainerOptions = Omit<docker.ContainerArgs, OwnedInput>;
+// Every tunable input is declared in RegistryContainerOptions, and only those: a missing or an
+// owned one fails the build here.
+type Undeclared = Exclude<keyof docker.ContainerArgs, OwnedInput | keyof RegistryContainerOptions>;
+type DeclaredButOwned = Extract<keyof RegistryContainerOptions, OwnedInput>;
+const declarationsMatchProvider: [Undeclared, DeclaredButOwned] extends [never, never]
+  ? true
+  : never = true;
+void declarationsMatchProvider;
 
 /** Shape of each tunable input, from the docker provider's schema. */
 const TUNABLE_INPUTS = {

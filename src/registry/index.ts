@@ -8,7 +8,8 @@ export {
   SecureRegistryTrustOptions,
   REGISTRY_DEFAULTS,
 } from "./args";
-export { RegistryContainerOptions, OWNED_CONTAINER_INPUTS } from "./container";
+export { OWNED_CONTAINER_INPUTS } from "./container";
+export type { RegistryContainerOptions } from "./container-options";
 export {
   CONFIG_PATHS,
   LAUNCHER_SCRIPT,

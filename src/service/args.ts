@@ -3,8 +3,30 @@
  * TLS, storage, env...) are SecureRegistry's, with the same checks.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { SecureRegistryArgs } from "../registry/args";
+import type { RegistryServerArgs } from "../registry/args";
 import type { S3StorageOptions } from "../registry/s3";
+
+/** How a change rolls through the replicas: which replica goes first (ServiceUpdateOptions.order). */
+export const UpdateOrder = {
+  StartFirst: "start-first",
+  StopFirst: "stop-first",
+} as const;
+export type UpdateOrder = (typeof UpdateOrder)[keyof typeof UpdateOrder];
+
+/** What an update does when an updated replica fails (ServiceUpdateOptions.failureAction). */
+export const UpdateFailureAction = {
+  Rollback: "rollback",
+  Pause: "pause",
+  Continue: "continue",
+} as const;
+export type UpdateFailureAction = (typeof UpdateFailureAction)[keyof typeof UpdateFailureAction];
+
+/** How the replicas publish the port (SecureRegistryServiceArgs.publishMode). */
+export const PublishMode = {
+  Ingress: "ingress",
+  Host: "host",
+} as const;
+export type PublishMode = (typeof PublishMode)[keyof typeof PublishMode];
 
 /** Where the replicas keep their data: a bucket every replica shares. */
 export interface ServiceStorageOptions {
@@ -46,12 +68,12 @@ export interface ServiceUpdateOptions {
    * replica), `global` (one replica per node) or `placement.maxReplicasPerNode` (no room for a
    * second one), where start-first would wait forever.
    */
-  readonly order?: "start-first" | "stop-first";
+  readonly order?: UpdateOrder;
   /**
    * When an updated replica fails: "rollback" to the previous spec, "pause" the update, or
    * "continue". Default "rollback".
    */
-  readonly failureAction?: "rollback" | "pause" | "continue";
+  readonly failureAction?: UpdateFailureAction;
 }
 
 /** Redis for the registry's blob descriptor cache, shared by the replicas. */
@@ -64,19 +86,7 @@ export interface ServiceRedisOptions {
   readonly db?: pulumi.Input<number>;
 }
 
-export interface SecureRegistryServiceArgs extends Pick<
-  SecureRegistryArgs,
-  | "hostname"
-  | "additionalHostnames"
-  | "ipAddresses"
-  | "image"
-  | "users"
-  | "realm"
-  | "tls"
-  | "logLevel"
-  | "env"
-  | "httpSecret"
-> {
+export interface SecureRegistryServiceArgs extends RegistryServerArgs {
   /**
    * Published port (the replicas listen on 5000 inside). With the default publish mode every
    * swarm node answers on it (routing mesh); with `publishMode: "host"` only the nodes running a
@@ -98,7 +108,7 @@ export interface SecureRegistryServiceArgs extends Pick<
    * "host": each replica publishes `port` on its own node (no mesh; put your own load balancer
    * in front, and at most one replica per node). Default "ingress".
    */
-  readonly publishMode?: "ingress" | "host";
+  readonly publishMode?: PublishMode;
   /** Rolling update policy. Default: one at a time, health-gated, monitor 10s, rollback. */
   readonly update?: ServiceUpdateOptions;
   /**
@@ -124,10 +134,10 @@ export const SERVICE_DEFAULTS = {
   port: 443,
   replicas: 2,
   global: false,
-  publishMode: "ingress" as "ingress" | "host",
+  publishMode: "ingress" as PublishMode,
   monitor: "10s",
   delay: "0s",
-  failureAction: "rollback" as "rollback" | "pause" | "continue",
+  failureAction: "rollback" as UpdateFailureAction,
   stopGracePeriod: "10s",
   convergeTimeout: "5m",
   maxReplicasPerNode: 0,

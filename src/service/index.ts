@@ -7,5 +7,8 @@ export {
   ServiceUpdateOptions,
   ServiceRedisOptions,
   SERVICE_DEFAULTS,
+  UpdateOrder,
+  UpdateFailureAction,
+  PublishMode,
 } from "./args";
 export { swarmObjectName } from "./spec";

@@ -19,10 +19,12 @@ import {
 import { parseGoDuration, shortDuration } from "../common/durations";
 import { Plan, planSecureRegistry } from "../registry/plan";
 import {
+  PublishMode,
   SecureRegistryServiceArgs,
   SERVICE_DEFAULTS,
   ServiceRedisOptions,
   ServiceUpdateOptions,
+  UpdateOrder,
 } from "./args";
 
 export const SERVICE_KIND = "SecureRegistryService";
@@ -63,7 +65,7 @@ export interface ServicePlan {
   constraints: pulumi.Input<pulumi.Input<string>[]>;
   spreadOver: pulumi.Input<pulumi.Input<string>[]>;
   maxReplicasPerNode: pulumi.Input<number>;
-  publishMode: "ingress" | "host";
+  publishMode: PublishMode;
   update: Required<ServiceUpdateOptions>;
   /** Canonical Go durations (as the provider reads them back). */
   stopGracePeriod: string;
@@ -158,10 +160,10 @@ function planRedis(label: string, value: unknown): ServiceRedisOptions | undefin
  * needs: a host-mode port, the last place under maxReplicasPerNode, or its node in global mode.
  */
 export function defaultUpdateOrder(
-  publishMode: "ingress" | "host",
+  publishMode: PublishMode,
   global: boolean,
   maxReplicasPerNode: unknown,
-): "start-first" | "stop-first" {
+): UpdateOrder {
   const limited = maxReplicasPerNode !== undefined && maxReplicasPerNode !== 0;
   return publishMode === "host" || global || limited ? "stop-first" : "start-first";
 }
@@ -169,8 +171,8 @@ export function defaultUpdateOrder(
 function planUpdate(
   label: string,
   value: unknown,
-  publishMode: "ingress" | "host",
-  defaultOrder: "start-first" | "stop-first",
+  publishMode: PublishMode,
+  defaultOrder: UpdateOrder,
 ): Required<ServiceUpdateOptions> {
   const update = (checkObject(label, "update", value, [
     "monitor",

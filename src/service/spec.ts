@@ -5,6 +5,7 @@
  */
 import * as crypto from "crypto";
 import { registryHealthcheck } from "../registry/render";
+import type { UpdateFailureAction, UpdateOrder } from "./args";
 
 /** Swarm's secret and config names (swarmkit validateConfigOrSecretAnnotations): 64 at most. */
 const MAX_OBJECT_NAME = 64;
@@ -73,8 +74,8 @@ export function serviceHealthcheck(): {
 export function updatePolicy(options: {
   monitor: string;
   delay: string;
-  order: "start-first" | "stop-first";
-  failureAction: "rollback" | "pause" | "continue";
+  order: UpdateOrder;
+  failureAction: UpdateFailureAction;
 }): {
   updateConfig: {
     parallelism: number;

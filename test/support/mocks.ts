@@ -92,6 +92,16 @@ export function unwrapSecrets<T>(v: T): T {
   return v;
 }
 
+/** Deep copy of `v` with every secret replaced by "[secret]": what state shows in plain text. */
+export function redactSecrets<T>(v: T): unknown {
+  if (isSecretWrapper(v)) return "[secret]";
+  if (Array.isArray(v)) return v.map((x) => redactSecrets(x));
+  if (typeof v === "object" && v !== null) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactSecrets(x)]));
+  }
+  return v;
+}
+
 /** True when `v` is, or contains, a secret wrapper. */
 export function containsSecret(v: unknown): boolean {
   if (isSecretWrapper(v)) return true;

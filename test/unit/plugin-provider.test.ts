@@ -13,7 +13,14 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { isSecretOutput, outputOf, setupMocks, unwrapSecrets } from "../support/mocks";
+import {
+  containsSecret,
+  isSecretOutput,
+  outputOf,
+  redactSecrets,
+  setupMocks,
+  unwrapSecrets,
+} from "../support/mocks";
 
 // Mocks first, then the modules under test (the mocks documentation requires this order).
 const mocks = setupMocks();
@@ -71,6 +78,62 @@ describe("construct, as the engine calls it for another language", () => {
       }),
     ).rejects.toThrow(/trust\.loginAsFirstUser.*login with explicit credentials/);
     expect(mocks.resources.filter((r) => r.name.startsWith("both"))).toEqual([]);
+  });
+
+  it("passes SecureRegistry's container settings through to the container, as given", async () => {
+    await construct("SecureRegistry", "tuned", {
+      container: {
+        labels: [{ label: "team", value: "platform" }],
+        memory: 512,
+        envs: ["HTTPS_PROXY=http://proxy.internal:3128"],
+        hosts: [{ host: "upstream.internal", ip: "10.0.0.9" }],
+      },
+    });
+    await waitForRPCs();
+    const container = unwrapSecrets(
+      mocks.find("docker:index/container:Container", "tuned-container").inputs,
+    );
+    expect(container.labels).toEqual([{ label: "team", value: "platform" }]);
+    expect(container.memory).toBe(512);
+    expect(container.hosts).toEqual([{ host: "upstream.internal", ip: "10.0.0.9" }]);
+    expect(container.envs).toContain("HTTPS_PROXY=http://proxy.internal:3128");
+    expect(mocks.rejections).toEqual([]);
+  });
+
+  it("builds a SecureRegistryService on S3 with the schema's enums and outputs", async () => {
+    const { urn, state } = await construct("SecureRegistryService", "svc", {
+      hostname: "registry.example.com",
+      storage: {
+        s3: {
+          bucket: "images",
+          regionEndpoint: "http://10.0.0.5:7480",
+          accessKey: "AKIAEXAMPLE",
+          secretKey: "s3-secret-key-value",
+        },
+      },
+      publishMode: "host",
+      update: { order: "stop-first", failureAction: "pause" },
+    });
+    expect(urn).toMatch(/::secure-registry:service:SecureRegistryService::svc$/);
+    const committed = JSON.parse(fs.readFileSync(plugin.SCHEMA_FILE, "utf8"));
+    const outputs = committed.resources["secure-registry:index:SecureRegistryService"].properties;
+    expect(Object.keys(state).sort()).toEqual(Object.keys(outputs).sort());
+    expect(await outputOf(state.endpoint)).toBe("registry.example.com");
+    expect(await isSecretOutput(state.credentials)).toBe(true);
+    await waitForRPCs();
+    const service = mocks.find("docker:index/service:Service", "svc-service");
+    const spec = unwrapSecrets(service.inputs);
+    expect(spec.updateConfig).toMatchObject({ order: "stop-first", failureAction: "pause" });
+    expect(spec.endpointSpec.ports[0].publishMode).toBe("host");
+    // The S3 secret key is in no input of any resource but inside a secret.
+    const declared = JSON.stringify(mocks.resources.map((r) => redactSecrets(r.inputs)));
+    expect(declared).not.toContain("s3-secret-key-value");
+    // It reaches the replicas in a Swarm secret.
+    const credentials = mocks.find("docker:index/secret:Secret", "svc-env-storage-credentials");
+    expect(containsSecret(credentials.inputs.data)).toBe(true);
+    const data = Buffer.from(unwrapSecrets(credentials.inputs).data, "base64").toString();
+    expect(data).toContain("REGISTRY_STORAGE_S3_SECRETKEY=s3-secret-key-value");
+    expect(mocks.rejections).toEqual([]);
   });
 
   it("builds a BuiltImage from server and credentials, the shape other languages pass", async () => {

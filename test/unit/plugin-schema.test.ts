@@ -45,6 +45,18 @@ function render(property: any, required: readonly string[], name: string): strin
   );
 }
 
+const REGISTRY_OUTPUTS = {
+  endpoint: "string",
+  url: "string",
+  caCertPem: "string",
+  credentials: "Credential[] secret",
+  htpasswd: "string secret",
+  dockerConfigJson: "string secret",
+  pullThroughCache: "boolean",
+  clientCertificates: "ClientCertificate[] secret",
+  requiresClientCertificates: "boolean",
+};
+
 /** What each component takes and gives, as other languages see it. */
 const API: Record<string, { inputs: Record<string, string>; outputs: Record<string, string> }> = {
   SecureRegistry: {
@@ -52,19 +64,47 @@ const API: Record<string, { inputs: Record<string, string>; outputs: Record<stri
       tls: "plain RegistryTlsOptions?",
       trust: "plain SecureRegistryTrustOptions?",
       hostname: "string?",
-      additionalHostnames: "plain string[]?",
-      ipAddresses: "plain string[]?",
+      additionalHostnames: "string[]?",
+      ipAddresses: "string[]?",
       port: "number?",
       bindAddress: "string?",
       image: "string?",
-      users: "plain HtpasswdUser[]?",
+      users: "HtpasswdUser[]?",
       realm: "string?",
       storage: "plain RegistryStorageOptions?",
       proxy: "plain RegistryProxyOptions?",
       logLevel: "LogLevel?",
-      env: "plain map<string>?",
+      env: "map<string>?",
       httpSecret: "string? secret",
-      containerName: "plain string?",
+      containerName: "string?",
+      container: "plain RegistryContainerOptions?",
+    },
+    outputs: REGISTRY_OUTPUTS,
+  },
+  SecureRegistryService: {
+    inputs: {
+      tls: "plain RegistryTlsOptions?",
+      hostname: "string?",
+      additionalHostnames: "string[]?",
+      ipAddresses: "string[]?",
+      port: "number?",
+      image: "string?",
+      users: "HtpasswdUser[]?",
+      realm: "string?",
+      logLevel: "LogLevel?",
+      env: "map<string>?",
+      httpSecret: "string? secret",
+      storage: "plain ServiceStorageOptions",
+      serviceName: "plain string?",
+      replicas: "number?",
+      global: "plain boolean?",
+      placement: "plain ServicePlacementOptions?",
+      publishMode: "plain PublishMode?",
+      update: "plain ServiceUpdateOptions?",
+      stopGracePeriod: "plain string?",
+      redis: "plain ServiceRedisOptions?",
+      networks: "string[]?",
+      convergeTimeout: "plain string?",
     },
     outputs: {
       endpoint: "string",
@@ -73,7 +113,7 @@ const API: Record<string, { inputs: Record<string, string>; outputs: Record<stri
       credentials: "Credential[] secret",
       htpasswd: "string secret",
       dockerConfigJson: "string secret",
-      pullThroughCache: "boolean",
+      serviceName: "string",
       clientCertificates: "ClientCertificate[] secret",
       requiresClientCertificates: "boolean",
     },
@@ -136,8 +176,9 @@ const API: Record<string, { inputs: Record<string, string>; outputs: Record<stri
   },
   HtpasswdUsers: {
     inputs: {
-      users: "plain HtpasswdUser[]?",
-      passwordLength: "plain number?",
+      users: "HtpasswdUser[]?",
+      passwordLength: "number?",
+      bcryptCost: "number?",
     },
     outputs: {
       htpasswd: "string secret",
@@ -146,14 +187,14 @@ const API: Record<string, { inputs: Record<string, string>; outputs: Record<stri
   },
   RegistryCertificates: {
     inputs: {
-      hostnames: "plain string[]?",
-      ipAddresses: "plain string[]?",
-      organization: "plain string?",
-      keyAlgorithm: "plain KeyAlgorithm?",
-      rsaBits: "plain number?",
-      validityDays: "plain number?",
-      caValidityDays: "plain number?",
-      earlyRenewalDays: "plain number?",
+      hostnames: "string[]?",
+      ipAddresses: "string[]?",
+      organization: "string?",
+      keyAlgorithm: "KeyAlgorithm?",
+      rsaBits: "number?",
+      validityDays: "number?",
+      caValidityDays: "number?",
+      earlyRenewalDays: "number?",
       certPem: "string?",
       privateKeyPem: "string? secret",
       caCertPem: "string?",
@@ -288,21 +329,47 @@ describe("the package schema", () => {
     // The types arguments use, by name: a new one shows here first.
     expect([...inputTypes].sort()).toEqual([
       "BuildkitTrustOptions",
+      // docker.Container's types, through SecureRegistry's `container`.
+      "ContainerCapabilities",
+      "ContainerDevice",
+      "ContainerDeviceReadBp",
+      "ContainerDeviceReadIop",
+      "ContainerDeviceRequest",
+      "ContainerDeviceWriteBp",
+      "ContainerDeviceWriteIop",
+      "ContainerHost",
+      "ContainerLabel",
+      "ContainerMount",
+      "ContainerMountBindOptions",
+      "ContainerMountTmpfsOptions",
+      "ContainerMountVolumeOptions",
+      "ContainerMountVolumeOptionsLabel",
+      "ContainerNetworksAdvanced",
+      "ContainerUlimit",
       "ContainerdCapability",
       "ContainerdTrustOptions",
       "Credential",
       "HtpasswdUser",
       "KeyAlgorithm",
       "LogLevel",
+      "PublishMode",
       "RegistryAccess",
       "RegistryClientConnection",
       "RegistryClientLogin",
+      "RegistryContainerOptions",
       "RegistryLogin",
       "RegistryProxyOptions",
       "RegistryStorageOptions",
       "RegistryTlsOptions",
+      "S3StorageOptions",
       "SecureRegistryTrustOptions",
+      "ServicePlacementOptions",
+      "ServiceRedisOptions",
+      "ServiceStorageOptions",
+      "ServiceUpdateOptions",
       "TlsVersion",
+      "UpdateFailureAction",
+      "UpdateOrder",
     ]);
   });
 
@@ -313,6 +380,9 @@ describe("the package schema", () => {
     expect(values("KeyAlgorithm")).toEqual(["ECDSA", "RSA"]);
     expect(values("ContainerdCapability")).toEqual(["pull", "push", "resolve"]);
     expect(values("LintSeverity")).toEqual(["error", "info", "warning"]);
+    expect(values("UpdateOrder")).toEqual(["start-first", "stop-first"]);
+    expect(values("UpdateFailureAction")).toEqual(["continue", "pause", "rollback"]);
+    expect(values("PublishMode")).toEqual(["host", "ingress"]);
   });
 
   it("marks secrets, and every property named like one is marked", () => {

@@ -128,7 +128,11 @@ describe("the policy pack served over the analyzer protocol", () => {
     }));
     expect(policies).toEqual([
       { name: "no-insecure-registries", level: "mandatory", config: ["ignore"] },
-      { name: "registry-tls-and-auth", level: "mandatory", config: ["ignore", "registryImages"] },
+      {
+        name: "registry-tls-and-auth",
+        level: "mandatory",
+        config: ["allowAnonymousPullThroughCaches", "ignore", "registryImages"],
+      },
       {
         name: "registry-minimum-tls",
         level: "mandatory",

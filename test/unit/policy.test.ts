@@ -28,6 +28,8 @@ const mocks = setupMocks();
 const { SecureRegistry } = require("../../src/registry") as typeof import("../../src/registry");
 const { BuiltImage } = require("../../src/images") as typeof import("../../src/images");
 const { RegistryClientTrust } = require("../../src/trust") as typeof import("../../src/trust");
+const { SecureRegistryService } =
+  require("../../src/service") as typeof import("../../src/service");
 
 const fixtures = path.join(__dirname, "../fixtures/images");
 const DIGEST = `sha256:${"a".repeat(64)}`;
@@ -121,6 +123,85 @@ describe("a stack built with this package's components", () => {
       });
     });
     expect(reports).toEqual([]);
+  });
+});
+
+describe("registries on shared storage and caches", () => {
+  const S3 = {
+    bucket: "images",
+    regionEndpoint: "http://10.0.0.5:7480",
+    accessKey: "AKIAEXAMPLE",
+    secretKey: "s3-secret-key-value",
+  };
+
+  it("passes a SecureRegistryService on S3 (Swarm replicas) and a SecureRegistry on S3", async () => {
+    const { reports, resources } = await check((parent) => {
+      new SecureRegistryService(
+        "svc",
+        { hostname: "registry.example.com", tls: { keyAlgorithm: "ECDSA" }, storage: { s3: S3 } },
+        { parent },
+      );
+      secureRegistry("reg", parent, { storage: { s3: S3 } });
+    });
+    const types = resources.map((r) => r.type);
+    expect(types).toContain("docker:index/service:Service");
+    // On S3 there is no volume to retain: the data is in the bucket.
+    expect(types).not.toContain("docker:index/volume:Volume");
+    expect(reports).toEqual([]);
+  });
+
+  it("reports an anonymous pull-through cache unless the organisation allows them", async () => {
+    const declare = (parent: pulumi.Resource) => {
+      secureRegistry("mirror", parent, {
+        proxy: { remoteUrl: "https://registry-1.docker.io", anonymousPulls: true },
+      });
+    };
+    const { reports, resources } = await check(declare);
+    const container = urnOf(resources, "docker:index/container:Container", "mirror-container");
+    expect(reports).toEqual([
+      {
+        policy: "registry-tls-and-auth",
+        enforcementLevel: "mandatory",
+        urn: container,
+        message: expect.stringMatching(
+          /pull-through cache.*without authentication.*allowAnonymousPullThroughCaches: true/,
+        ),
+      },
+    ]);
+    const allowed = await check(declare, {
+      "registry-tls-and-auth": { allowAnonymousPullThroughCaches: true },
+    });
+    expect(allowed.reports).toEqual([]);
+  });
+
+  it("allows anonymous caches only: a registry that takes pushes still needs auth", async () => {
+    const { reports, resources } = await check(
+      (parent) => {
+        new docker.Container(
+          "open",
+          {
+            image: "registry:2",
+            envs: [
+              "REGISTRY_HTTP_TLS_CERTIFICATE=/certs/domain.crt",
+              "REGISTRY_HTTP_TLS_KEY=/certs/domain.key",
+            ],
+            volumes: [{ volumeName: "open-data", containerPath: "/var/lib/registry" }],
+          },
+          { parent },
+        );
+      },
+      { "registry-tls-and-auth": { allowAnonymousPullThroughCaches: true } },
+    );
+    expect(reports).toEqual([
+      {
+        policy: "registry-tls-and-auth",
+        enforcementLevel: "mandatory",
+        urn: urnOf(resources, "docker:index/container:Container", "open"),
+        message: expect.stringMatching(
+          /has no authentication.*anyone who reaches the port can push/,
+        ),
+      },
+    ]);
   });
 });
 
