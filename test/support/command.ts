@@ -15,6 +15,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** The whole environment of the command; default: this process's. */
   env?: NodeJS.ProcessEnv;
+  /** Working directory; default: this process's. */
+  cwd?: string;
 }
 
 export function runCommand(
@@ -28,6 +30,7 @@ export function runCommand(
       args,
       {
         env: options.env ?? process.env,
+        cwd: options.cwd,
         timeout: options.timeoutMs ?? 60_000,
         killSignal: "SIGKILL",
         maxBuffer: 64 * 1024 * 1024,

@@ -17,7 +17,9 @@
  * No imports but types: the dynamic providers carry this module (see providers.ts); Node
  * built-ins are required inside the functions.
  */
-import type Dockerode from "dockerode";
+// `export =` module: an import-equals type import compiles for users without esModuleInterop
+// (Pulumi's commonjs tsconfig template); a default import there is TS1259 in our .d.ts.
+import type Dockerode = require("dockerode");
 
 /** How to reach an engine: the docker provider's settings (all optional, secret where noted). */
 export interface EngineConnection {

@@ -16,7 +16,7 @@
  *
  * Imports only sibling engine modules: the dynamic providers carry them (see providers.ts).
  */
-import type Dockerode from "dockerode";
+import type Dockerode = require("dockerode");
 import type { Engine } from "./connection";
 import { describeError } from "./connection";
 import { engineOf, EngineOptions, inspectImage, resolveImageId } from "./inspect";
