@@ -1,9 +1,12 @@
 /**
- * Issue 11 item 1 on a simulated remote host H1 (its own dockerd, reached over ssh or through its
- * socket): components declared with a docker provider for H1 act on H1's engine, never on the
- * local one. FlattenedImage's and ImageFacts' dynamic providers are taken from what the
- * components declare under mocks (the serialized `__provider` and the declared engine inputs) and
- * run as Pulumi would; SecureRegistry's declared docker resources all carry H1's provider.
+ * Issue 11 item 1 on a simulated remote host H1 (its own dockerd and image store, reached over ssh
+ * or through its socket): components declared with a docker provider for H1 act on H1's engine,
+ * never on the local one. FlattenedImage's and ImageFacts' dynamic providers are taken from what
+ * the components declare under mocks (the serialized `__provider` and the declared engine inputs)
+ * and run as Pulumi would. SecureRegistry's declared docker resources all carry H1's provider and
+ * are run on H1's engine as that provider would (harness `runDeclared` with H1's dockerode): the
+ * registry turns healthy there, serves TLS (verified with its `caCertPem`) and htpasswd auth on
+ * H1's address, the local engine gets no container or volume, and destroy leaves nothing on H1.
  */
 import * as docker from "@pulumi/docker";
 import Docker from "dockerode";
@@ -12,14 +15,25 @@ import * as os from "os";
 import * as path from "path";
 import { describeWithTestHosts, startTestHosts, TestHost, TestHostsRun } from "../support/hosts";
 import { TEST_IMAGES } from "../support/engine";
-import { cleanupAll } from "../support/harness";
+import {
+  cleanupAll,
+  Credential,
+  declaredChildren,
+  freePort,
+  resolveOutputs,
+  runDeclared,
+  uniqueName,
+} from "../support/harness";
 import { outputOf, setupMocks, unwrapSecrets } from "../support/mocks";
+import { registryRequest } from "../support/probes";
 import { loadDynamicProvider } from "./images-support";
 
 jest.setTimeout(400_000);
 
 const local = new Docker();
-const mocks = setupMocks();
+/** Image IDs in H1's engine: what the docker provider's RemoteImage reads there. */
+const imageIdsOnH1 = new Map<string, string>();
+const mocks = setupMocks({ resolveImageId: (name) => imageIdsOnH1.get(name) });
 // Record which provider each declared resource uses (the mocks keep only inputs).
 const providerOf = new Map<string, string | undefined>();
 const declare = mocks.newResource.bind(mocks);
@@ -59,9 +73,16 @@ describeWithTestHosts("images follow the docker provider to a remote host", () =
   const onlyOnH1 = `srtest-remote/only-h1-${process.pid}:1`;
 
   beforeAll(async () => {
-    run = await startTestHosts(["h1"], { label: "images", images: [TEST_IMAGES.busybox] });
+    run = await startTestHosts(["h1"], {
+      label: "images",
+      images: [TEST_IMAGES.busybox, TEST_IMAGES.registry],
+    });
     h1 = run.host("h1");
     h1Engine = h1.dockerode();
+    imageIdsOnH1.set(
+      TEST_IMAGES.registry,
+      (await h1Engine.getImage(TEST_IMAGES.registry).inspect()).Id,
+    );
     await h1Engine.getImage(TEST_IMAGES.busybox).tag({
       repo: onlyOnH1.split(":")[0],
       tag: "1",
@@ -166,26 +187,96 @@ describeWithTestHosts("images follow the docker provider to a remote host", () =
     expect(await localHas(inputs.imageName)).toBe(false);
   });
 
-  it("a SecureRegistry declared with H1's provider declares every docker resource with it", async () => {
+  it("a SecureRegistry declared with H1's provider runs on H1's engine, serving TLS and auth on H1's address", async () => {
+    const name = uniqueName("remote-reg");
+    const volumeName = `${name}-data`;
+    // Free here; H1's own namespace has nothing listening but its sshd.
+    const port = await freePort();
     const h1Provider = new docker.Provider("h1-registry", { host: h1.dockerHost });
     const registry = new SecureRegistry(
-      "remote-reg",
-      { users: [{ username: "ci" }] },
+      name,
+      { hostname: h1.address, port, image: TEST_IMAGES.registry, users: [{ username: "ci" }] },
       { provider: h1Provider },
     );
-    await outputOf(registry.container.id);
-    await outputOf(registry.volume!.id);
-    const dockerResources = mocks.resources.filter(
-      (resource) => resource.type.startsWith("docker:") && resource.name.startsWith("remote-reg"),
-    );
-    expect(dockerResources.map((resource) => resource.type).sort()).toEqual(
-      expect.arrayContaining(["docker:index/container:Container"]),
-    );
+    const outputs = await resolveOutputs(registry);
+    const declaredResources = declaredChildren(mocks.resources, name);
+
+    // Every docker resource goes through H1's provider (children inherit the component's).
+    const dockerResources = declaredResources.filter((r) => r.type.startsWith("docker:"));
+    expect(dockerResources.map((r) => r.type).sort()).toEqual([
+      "docker:index/container:Container",
+      "docker:index/remoteImage:RemoteImage",
+      "docker:index/volume:Volume",
+    ]);
     for (const resource of dockerResources) {
       expect([resource.type, providerOf.get(`${resource.type} ${resource.name}`)]).toEqual([
         resource.type,
         expect.stringMatching(/::h1-registry::/),
       ]);
     }
+
+    // Run them as that provider would: on H1's engine.
+    const deployment = await runDeclared(declaredResources, { docker: h1Engine });
+    const [container] = deployment.containers;
+    try {
+      expect(deployment.containers).toHaveLength(1);
+      expect(container.name).toBe(name);
+      expect(deployment.volumes).toEqual([volumeName]);
+
+      const onH1 = await h1Engine.getContainer(container.id).inspect();
+      expect(onH1.State.Health?.Status).toBe("healthy");
+      expect(onH1.Image).toBe(imageIdsOnH1.get(TEST_IMAGES.registry));
+      expect(onH1.Mounts.map((m) => m.Name)).toContain(volumeName);
+      const ps = await h1.mustDocker([
+        "ps",
+        "--filter",
+        `name=^${name}$`,
+        "--format",
+        "{{.Names}} {{.Status}}",
+      ]);
+      expect(ps.trim()).toMatch(new RegExp(`^${name} Up .*\\(healthy\\)$`));
+      await expect(h1Engine.getVolume(volumeName).inspect()).resolves.toMatchObject({
+        Name: volumeName,
+      });
+
+      // Nothing of it on the local engine.
+      await expect(local.getContainer(name).inspect()).rejects.toMatchObject({ statusCode: 404 });
+      await expect(local.getContainer(container.id).inspect()).rejects.toMatchObject({
+        statusCode: 404,
+      });
+      await expect(local.getVolume(volumeName).inspect()).rejects.toMatchObject({
+        statusCode: 404,
+      });
+
+      // From this machine's namespace, at H1's address: TLS verified with the component's CA
+      // (for that address), and htpasswd auth with the generated credentials.
+      expect(outputs.endpoint).toBe(`${h1.address}:${port}`);
+      const [credential] = outputs.credentials as Credential[];
+      expect(credential.username).toBe("ci");
+      const request = {
+        address: h1.address,
+        port,
+        servername: h1.address,
+        ca: String(outputs.caCertPem),
+        path: "/v2/",
+      };
+      expect((await registryRequest(request)).status).toBe(401);
+      expect(
+        (await registryRequest({ ...request, auth: { ...credential, password: "wrong" } })).status,
+      ).toBe(401);
+      expect((await registryRequest({ ...request, auth: credential })).status).toBe(200);
+    } finally {
+      await deployment.destroy();
+    }
+
+    // Destroy removed it from H1; nothing was ever created locally.
+    await expect(h1Engine.getContainer(container.id).inspect()).rejects.toMatchObject({
+      statusCode: 404,
+    });
+    await expect(h1Engine.getVolume(volumeName).inspect()).rejects.toMatchObject({
+      statusCode: 404,
+    });
+    expect(await local.listContainers({ all: true, filters: { name: [name] } })).toEqual([]);
+    expect((await local.listVolumes({ filters: { name: [name] } })).Volumes ?? []).toEqual([]);
   });
 });

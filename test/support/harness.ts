@@ -1,6 +1,7 @@
 /**
  * Real-engine harness: runs what a component DECLARES under pulumi mocks on the local Docker
- * engine, and gives tests the tools to use it the way users will.
+ * engine (or another one: `runDeclared(declared, { docker })`, e.g. a simulated remote host's),
+ * and gives tests the tools to use it the way users will.
  *
  *   const reg = await deployRegistry({ users: [{ username: "ci" }] });
  *   // reg.endpoint, reg.hostPort, reg.caCertPem, reg.credentials, reg.timeToHealthyMs ...
@@ -130,14 +131,20 @@ function processAlive(pid: number): boolean {
 const CERTS_D = "/etc/docker/certs.d";
 const CA_MARKER = ".secure-registry-test-owner";
 
-let swept = false;
+/** Engines already swept by this test file (the local one, and any target of `runDeclared`). */
+const swept = new WeakSet<Docker>();
 
 /**
  * Removes containers, volumes, images and certs.d entries that the harness created in processes
  * that no longer exist (a run killed before its afterAll). Never touches anything else.
  */
 export async function sweepLeftovers(): Promise<void> {
-  const docker = engine();
+  await sweepEngine(engine());
+  sweepCertsD();
+}
+
+/** `sweepLeftovers` for one engine: containers, volumes and images of dead harness processes. */
+async function sweepEngine(docker: Docker): Promise<void> {
   const filters = JSON.stringify({ label: [`${OWNER_LABEL}=${OWNER_VALUE}`] });
   const dead = (labels: Record<string, string> | undefined): boolean => {
     const pid = Number(labels?.[PID_LABEL]);
@@ -158,6 +165,10 @@ export async function sweepLeftovers(): Promise<void> {
         .catch(() => undefined);
     }
   }
+}
+
+/** `sweepLeftovers` for this machine's certs.d entries written by `installCaCert`. */
+function sweepCertsD(): void {
   if (fs.existsSync(CERTS_D)) {
     for (const entry of fs.readdirSync(CERTS_D)) {
       const marker = path.join(CERTS_D, entry, CA_MARKER);
@@ -170,11 +181,11 @@ export async function sweepLeftovers(): Promise<void> {
   }
 }
 
-async function sweepOnce(): Promise<void> {
-  if (!swept) {
-    swept = true;
-    await sweepLeftovers();
-  }
+/** Sweeps `docker` once; the local engine's sweep includes certs.d. */
+async function sweepOnce(docker: Docker = engine()): Promise<void> {
+  if (swept.has(docker)) return;
+  swept.add(docker);
+  await (docker === engine() ? sweepLeftovers() : sweepEngine(docker));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,6 +240,21 @@ export function localImageId(name: string): string {
     throw new Error(
       `image "${name}" is not present on the local engine and cannot be pulled here; ` +
         `deploy with image: TEST_IMAGES.registry (built by npm run setup:docker)`,
+    );
+  }
+}
+
+/**
+ * `localImageId` for another engine (e.g. a simulated host's, which has its own image store),
+ * through its API rather than the docker CLI.
+ */
+async function targetImageId(docker: Docker, name: string): Promise<string> {
+  try {
+    return (await docker.getImage(name).inspect()).Id;
+  } catch (err) {
+    throw new Error(
+      `image "${name}" is not present on the target engine and cannot be pulled here ` +
+        `(${(err as Error).message}); load it there first (startTestHosts' images option)`,
     );
   }
 }
@@ -297,9 +323,9 @@ function streamToBuffer(stream: tar.Pack): Promise<Buffer> {
   });
 }
 
-async function containerLogs(id: string, tail = 40): Promise<string> {
+async function containerLogs(docker: Docker, id: string, tail = 40): Promise<string> {
   try {
-    const buf = (await engine()
+    const buf = (await docker
       .getContainer(id)
       .logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
     // Strip the 8-byte multiplexing headers of non-TTY logs.
@@ -321,13 +347,14 @@ async function containerLogs(id: string, tail = 40): Promise<string> {
  * `unhealthy` or stops, with the last health-check output and log lines.
  */
 async function waitHealthy(
+  docker: Docker,
   id: string,
   timeoutSeconds: number,
   startedAt: number,
 ): Promise<{ observedMs: number; engineMs?: number }> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   for (;;) {
-    const info = await engine().getContainer(id).inspect();
+    const info = await docker.getContainer(id).inspect();
     const health = info.State.Health;
     if (health?.Status === "healthy") {
       const observedMs = Date.now() - startedAt;
@@ -341,7 +368,7 @@ async function waitHealthy(
     const why = async (state: string) =>
       `container ${info.Name} ${state}; last health check: ` +
       `${lastCheck ? `exit ${lastCheck.ExitCode}: ${lastCheck.Output.trim()}` : "none"}\n` +
-      `--- last log lines ---\n${await containerLogs(id)}`;
+      `--- last log lines ---\n${await containerLogs(docker, id)}`;
     if (!info.State.Running) throw new Error(await why(`stopped (exit ${info.State.ExitCode})`));
     if (info.State.Restarting || info.RestartCount > 0) {
       // A restart policy hides a crash loop behind "running": report the crash.
@@ -353,8 +380,7 @@ async function waitHealthy(
   }
 }
 
-async function createAndStart(rc: RunningContainer): Promise<void> {
-  const docker = engine();
+async function createAndStart(docker: Docker, rc: RunningContainer): Promise<void> {
   const created = await docker.createContainer(rc.spec.create);
   rc.id = created.id;
   if (rc.spec.networks.length > 0) {
@@ -383,7 +409,7 @@ async function createAndStart(rc: RunningContainer): Promise<void> {
     rc.spec.create.Healthcheck !== undefined && rc.spec.create.Healthcheck.Test?.[0] !== "NONE";
   if (hasHealthcheck) {
     const timeout = rc.spec.wait ? rc.spec.waitTimeoutSeconds : DEFAULT_HEALTH_TIMEOUT_S;
-    const healthy = await waitHealthy(created.id, timeout, startedAt);
+    const healthy = await waitHealthy(docker, created.id, timeout, startedAt);
     rc.timeToHealthyMs = healthy.observedMs;
     rc.engineTimeToHealthyMs = healthy.engineMs;
   } else {
@@ -393,14 +419,14 @@ async function createAndStart(rc: RunningContainer): Promise<void> {
     if (!info.State.Running) {
       throw new Error(
         `container ${rc.name} exited (code ${info.State.ExitCode}) right after start:\n` +
-          (await containerLogs(created.id)),
+          (await containerLogs(docker, created.id)),
       );
     }
   }
 }
 
-async function removeContainer(rc: RunningContainer): Promise<void> {
-  const c = engine().getContainer(rc.id);
+async function removeContainer(docker: Docker, rc: RunningContainer): Promise<void> {
+  const c = docker.getContainer(rc.id);
   try {
     if (rc.spec.destroyGraceSeconds > 0) {
       await c.stop({ t: rc.spec.destroyGraceSeconds }).catch(() => undefined);
@@ -411,23 +437,37 @@ async function removeContainer(rc: RunningContainer): Promise<void> {
   }
 }
 
+export interface RunDeclaredOptions {
+  /**
+   * The engine to run on, e.g. a simulated remote host's (`TestHost.dockerode()`), as a docker
+   * provider with that host would. Default: the local engine (`engine()`).
+   */
+  docker?: Docker;
+}
+
 /**
- * Creates the declared docker resources on the real engine: volumes first, then each container
- * (create, upload files, start, wait for health). Images are never pulled: a declared
- * `RemoteImage` must exist locally. Any other custom resource except tls and random ones (which
- * the mocks answer completely) throws, e.g. another docker type or a dynamic provider, so a new
- * kind of resource is never silently left out. On failure everything created so far is removed.
+ * Creates the declared docker resources on the real engine (the local one, or `options.docker`):
+ * volumes first, then each container (create, upload files, start, wait for health). Images are
+ * never pulled: a declared `RemoteImage` must exist in that engine. Any other custom resource
+ * except tls and random ones (which the mocks answer completely) throws, e.g. another docker type
+ * or a dynamic provider, so a new kind of resource is never silently left out. On failure
+ * everything created so far is removed.
  */
-export async function runDeclared(resources: DeclaredResource[]): Promise<Deployment> {
-  await sweepOnce();
-  const docker = engine();
+export async function runDeclared(
+  resources: DeclaredResource[],
+  options: RunDeclaredOptions = {},
+): Promise<Deployment> {
+  const docker = options.docker ?? engine();
+  await sweepOnce(docker);
   const containers: RunningContainer[] = [];
   const volumes: string[] = [];
 
   const destroy = registerCleanup(async () => {
     const errors: string[] = [];
     for (const rc of containers) {
-      await removeContainer(rc).catch((e) => errors.push(`container ${rc.name}: ${e.message}`));
+      await removeContainer(docker, rc).catch((e) =>
+        errors.push(`container ${rc.name}: ${e.message}`),
+      );
     }
     for (const v of volumes) {
       await docker
@@ -453,8 +493,10 @@ export async function runDeclared(resources: DeclaredResource[]): Promise<Deploy
       }
     }
     for (const r of resources.filter((x) => x.type === REMOTE_IMAGE_TYPE)) {
-      // Throws with the fix when the image is not local.
-      localImageId(String(unwrapSecrets(r.inputs).name));
+      // Throws with the fix when the image is not in the engine.
+      const image = String(unwrapSecrets(r.inputs).name);
+      if (options.docker) await targetImageId(options.docker, image);
+      else localImageId(image);
     }
     for (const r of resources.filter((x) => x.type === VOLUME_TYPE)) {
       const spec = volumeSpec({ name: r.name, ...unwrapSecrets(r.inputs) }, ownerLabels());
@@ -466,7 +508,7 @@ export async function runDeclared(resources: DeclaredResource[]): Promise<Deploy
       spec.create.name ??= r.name;
       const rc: RunningContainer = { resourceName: r.name, name: spec.create.name, id: "", spec };
       containers.push(rc);
-      await createAndStart(rc);
+      await createAndStart(docker, rc);
     }
   } catch (err) {
     await destroy().catch(() => undefined);
@@ -479,13 +521,13 @@ export async function runDeclared(resources: DeclaredResource[]): Promise<Deploy
     destroy,
     async recreate() {
       for (const rc of containers) {
-        await removeContainer(rc);
+        await removeContainer(docker, rc);
         rc.timeToHealthyMs = undefined;
         rc.engineTimeToHealthyMs = undefined;
-        await createAndStart(rc);
+        await createAndStart(docker, rc);
       }
     },
-    logs: (index = 0, tail = 40) => containerLogs(containers[index].id, tail),
+    logs: (index = 0, tail = 40) => containerLogs(docker, containers[index].id, tail),
   };
 }
 
@@ -815,7 +857,7 @@ export async function startPlainRegistry(label = "upstream"): Promise<{
   while ((await httpStatus(`http://127.0.0.1:${hostPort}/v2/`)) !== 200) {
     if (Date.now() > deadline) {
       throw new Error(
-        `upstream registry did not answer within 30s:\n${await containerLogs(created.id)}`,
+        `upstream registry did not answer within 30s:\n${await containerLogs(docker, created.id)}`,
       );
     }
     await new Promise((r) => setTimeout(r, POLL_MS));

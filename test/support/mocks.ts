@@ -55,8 +55,11 @@ export interface DeclaredResource {
 }
 
 export interface MockOptions {
-  /** Image ID to return for a `RemoteImage` named `name` (e.g. a locally built test image). */
-  resolveImageId?: (name: string) => string;
+  /**
+   * Image ID to return for a `RemoteImage` named `name` (e.g. a locally built test image, or the
+   * image in a remote host's engine); undefined gives the deterministic fake.
+   */
+  resolveImageId?: (name: string) => string | undefined;
   /**
    * Resources of a previous run (another RecordingMocks' `resources`). A resource with the same
    * type, name and inputs gets its previous id and outputs back, as the engine keeps an unchanged
