@@ -45,14 +45,26 @@ function render(property: any, required: readonly string[], name: string): strin
   );
 }
 
-const REGISTRY_OUTPUTS = {
+/** What SecureRegistry and SecureRegistryService both take (RegistryServerArgs) and give. */
+const REGISTRY_SERVER_INPUTS = {
+  tls: "plain RegistryTlsOptions?",
+  hostname: "string?",
+  additionalHostnames: "string[]?",
+  ipAddresses: "string[]?",
+  image: "string?",
+  users: "HtpasswdUser[]?",
+  realm: "string?",
+  logLevel: "LogLevel?",
+  env: "map<string>?",
+  httpSecret: "string? secret",
+};
+const REGISTRY_SERVER_OUTPUTS = {
   endpoint: "string",
   url: "string",
   caCertPem: "string",
   credentials: "Credential[] secret",
   htpasswd: "string secret",
   dockerConfigJson: "string secret",
-  pullThroughCache: "boolean",
   clientCertificates: "ClientCertificate[] secret",
   requiresClientCertificates: "boolean",
 };
@@ -61,39 +73,21 @@ const REGISTRY_OUTPUTS = {
 const API: Record<string, { inputs: Record<string, string>; outputs: Record<string, string> }> = {
   SecureRegistry: {
     inputs: {
-      tls: "plain RegistryTlsOptions?",
+      ...REGISTRY_SERVER_INPUTS,
       trust: "plain SecureRegistryTrustOptions?",
-      hostname: "string?",
-      additionalHostnames: "string[]?",
-      ipAddresses: "string[]?",
       port: "number?",
       bindAddress: "string?",
-      image: "string?",
-      users: "HtpasswdUser[]?",
-      realm: "string?",
       storage: "plain RegistryStorageOptions?",
       proxy: "plain RegistryProxyOptions?",
-      logLevel: "LogLevel?",
-      env: "map<string>?",
-      httpSecret: "string? secret",
       containerName: "string?",
       container: "plain RegistryContainerOptions?",
     },
-    outputs: REGISTRY_OUTPUTS,
+    outputs: { ...REGISTRY_SERVER_OUTPUTS, pullThroughCache: "boolean" },
   },
   SecureRegistryService: {
     inputs: {
-      tls: "plain RegistryTlsOptions?",
-      hostname: "string?",
-      additionalHostnames: "string[]?",
-      ipAddresses: "string[]?",
+      ...REGISTRY_SERVER_INPUTS,
       port: "number?",
-      image: "string?",
-      users: "HtpasswdUser[]?",
-      realm: "string?",
-      logLevel: "LogLevel?",
-      env: "map<string>?",
-      httpSecret: "string? secret",
       storage: "plain ServiceStorageOptions",
       serviceName: "plain string?",
       replicas: "number?",
@@ -106,17 +100,7 @@ const API: Record<string, { inputs: Record<string, string>; outputs: Record<stri
       networks: "string[]?",
       convergeTimeout: "plain string?",
     },
-    outputs: {
-      endpoint: "string",
-      url: "string",
-      caCertPem: "string",
-      credentials: "Credential[] secret",
-      htpasswd: "string secret",
-      dockerConfigJson: "string secret",
-      serviceName: "string",
-      clientCertificates: "ClientCertificate[] secret",
-      requiresClientCertificates: "boolean",
-    },
+    outputs: { ...REGISTRY_SERVER_OUTPUTS, serviceName: "string" },
   },
   RegistryClientCertificates: {
     inputs: {
