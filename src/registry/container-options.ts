@@ -53,8 +53,8 @@ export interface RegistryContainerOptions {
    */
   readonly deviceReadBps?: docker.ContainerArgs["deviceReadBps"];
   /**
-   * Limit read rate (IO per second) from a device. This is the equivalent to repeating `--device-
-   * read-iops` for `docker run`.
+   * Limit read rate (IO per second) from a device. This is the equivalent to repeating
+   * `--device-read-iops` for `docker run`.
    */
   readonly deviceReadIops?: docker.ContainerArgs["deviceReadIops"];
   /**
@@ -68,8 +68,8 @@ export interface RegistryContainerOptions {
    */
   readonly deviceWriteBps?: docker.ContainerArgs["deviceWriteBps"];
   /**
-   * Limit write rate (IO per second) to a device. This is the equivalent to repeating `--device-
-   * write-iops` for `docker run`.
+   * Limit write rate (IO per second) to a device. This is the equivalent to repeating
+   * `--device-write-iops` for `docker run`.
    */
   readonly deviceWriteIops?: docker.ContainerArgs["deviceWriteIops"];
   /**
@@ -167,8 +167,8 @@ export interface RegistryContainerOptions {
    */
   readonly removeVolumes?: docker.ContainerArgs["removeVolumes"];
   /**
-   * The restart policy for the container. Must be one of 'no', 'on-failure', 'always', 'unless-
-   * stopped'. Defaults to `no`.
+   * The restart policy for the container. Must be one of 'no', 'on-failure', 'always',
+   * 'unless-stopped'. Defaults to `no`.
    */
   readonly restart?: docker.ContainerArgs["restart"];
   /** Runtime to use for the container. */
