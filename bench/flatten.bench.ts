@@ -96,7 +96,7 @@ interface Sample {
 
 /** The notes' pipeline, with the temporary container removed as ours does. */
 function runCli(source: string, tag: string): Sample {
-  const script = `set -e; cid=$(docker create "$1" true); trap 'docker rm -f "$cid" >/dev/null' EXIT; docker export "$cid" | docker import - "$2" >/dev/null`;
+  const script = `set -e; cid=$(docker create "$1" true); trap 'docker rm -f -v "$cid" >/dev/null' EXIT; docker export "$cid" | docker import - "$2" >/dev/null`;
   const start = process.hrtime.bigint();
   const result = spawnSync("sh", ["-c", script, "sh", source, tag], {
     stdio: ["ignore", "ignore", "pipe"],

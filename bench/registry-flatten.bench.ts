@@ -119,7 +119,7 @@ async function listImage(image: string): Promise<Listing> {
     }
     return { rows: rows.sort() };
   } finally {
-    docker(["rm", "-f", id]);
+    docker(["rm", "-f", "-v", id]);
   }
 }
 
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
         );
         if (piped.status !== 0) throw new Error(`export | import failed: ${piped.stderr}`);
       } finally {
-        docker(["rm", "-f", id]);
+        docker(["rm", "-f", "-v", id]);
       }
       docker(["tag", local, target]);
       docker(["push", "-q", target]);

@@ -216,7 +216,7 @@ describeWithEngine("RegistryFlattenedImage between two SecureRegistry deployment
       "sh",
       [
         "-c",
-        'set -e; cid=$(docker create "$1" true); trap \'docker rm -f "$cid" >/dev/null\' EXIT; docker export "$cid" | docker import - "$2" >/dev/null',
+        'set -e; cid=$(docker create "$1" true); trap \'docker rm -f -v "$cid" >/dev/null\' EXIT; docker export "$cid" | docker import - "$2" >/dev/null',
         "sh",
         localTag,
         seedTag,
