@@ -340,6 +340,8 @@ describe("compression", () => {
     const onBytes = compression.youngGenerationCollector(1024);
     for (let i = 0; i < 4; i++) onBytes(1024);
     expect((globalThis as { gc?: unknown }).gc).toBeUndefined();
+    // Nor does a context created afterwards (e.g. the next test file's, in this worker).
+    expect(require("vm").runInNewContext("typeof gc")).toBe("undefined");
   });
 
   it("decompresses gzip, zstd and plain tar layers by their magic bytes and checks their digest", async () => {

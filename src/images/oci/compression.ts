@@ -51,8 +51,9 @@ export function verifyingDigest(digest: string, what: string): Transform {
  * output, TLS records) die young, but V8 collects them only once about 64 MB of external memory
  * has piled up (its external-allocation soft limit), which would be most of the process's memory
  * growth. A scavenge costs about a millisecond. The collector comes from a fresh context after
- * `--expose-gc` is set at run time (the main context gets no `gc` global); where that is not
- * possible the function does nothing and memory is only less tight.
+ * `--expose-gc` is set at run time and unset right after (neither the main context nor any
+ * context created later gets a `gc` global); where that is not possible the function does
+ * nothing and memory is only less tight.
  */
 export function youngGenerationCollector(everyBytes = 8 * 1024 * 1024): (bytes: number) => void {
   let collect: ((options?: { type: string }) => void) | undefined;
@@ -60,7 +61,12 @@ export function youngGenerationCollector(everyBytes = 8 * 1024 * 1024): (bytes: 
     const v8 = require("v8") as typeof import("v8");
     const vm = require("vm") as typeof import("vm");
     v8.setFlagsFromString("--expose-gc");
-    collect = vm.runInNewContext("gc") as (options?: { type: string }) => void;
+    try {
+      collect = vm.runInNewContext("gc") as (options?: { type: string }) => void;
+    } finally {
+      // Contexts created later in this process (the host's, a test runner's) get no `gc` either.
+      v8.setFlagsFromString("--no-expose-gc");
+    }
   } catch {
     collect = undefined;
   }
