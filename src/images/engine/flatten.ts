@@ -77,20 +77,46 @@ export function ownerLabel(owner: string): string {
   return crypto.createHash("sha256").update(owner).digest("hex").slice(0, 32);
 }
 
-/** Removes every image carrying `attempt` (children first), ignoring ones already gone. */
+/**
+ * Removes every image carrying `attempt`, children before their parents (a parent with a child
+ * cannot be removed), ignoring ones already gone. The engine's `Created` has whole seconds, so the
+ * order comes from `ParentId`; a listing or removal the engine refuses for the moment (busy, or
+ * the image still held by an operation that just failed) is retried, a few rounds at most, before
+ * the last error is thrown.
+ */
 async function removeAttemptImages(docker: Dockerode, attempt: string): Promise<void> {
-  const found = await docker.listImages({
-    all: true,
-    filters: JSON.stringify({ label: [`${FLATTEN_ATTEMPT_LABEL}=${attempt}`] }),
-  });
-  // Newest first: a follow-up image is a child of the imported one.
-  for (const image of found.sort((a, b) => b.Created - a.Created)) {
-    await docker
-      .getImage(image.Id)
-      .remove({ force: true })
-      .catch((error: { statusCode?: number }) => {
-        if (error.statusCode !== 404) throw error;
-      });
+  const filters = JSON.stringify({ label: [`${FLATTEN_ATTEMPT_LABEL}=${attempt}`] });
+  let lastError: unknown;
+  for (let round = 1; round <= 5; round++) {
+    const found = await docker.listImages({ all: true, filters }).catch((error: unknown) => {
+      lastError = error;
+      return undefined;
+    });
+    if (found?.length === 0) return;
+    if (found === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 200 * round));
+      continue;
+    }
+    const parents = new Set(found.map((image) => image.ParentId));
+    const leaves = found.filter((image) => !parents.has(image.Id));
+    let refused = false;
+    for (const image of leaves.length > 0 ? leaves : found) {
+      await docker
+        .getImage(image.Id)
+        .remove({ force: true })
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode === 404) return;
+          lastError = error;
+          refused = true;
+        });
+    }
+    if (refused) await new Promise((resolve) => setTimeout(resolve, 200 * round));
+  }
+  const left = await docker.listImages({ all: true, filters });
+  if (left.length > 0) {
+    throw new Error(
+      `could not remove ${left.length} image(s) of flatten attempt ${attempt}: ${describeError(lastError)}`,
+    );
   }
 }
 
@@ -180,6 +206,7 @@ export async function flattenImage(request: FlattenRequest): Promise<FlattenResu
   const attempt = crypto.randomUUID();
   const labels = { [FLATTEN_OWNER_LABEL]: ownerLabel(owner), [FLATTEN_ATTEMPT_LABEL]: attempt };
   let succeeded = false;
+  let imagesRemoved = true;
   let container: Dockerode.Container | undefined;
   let previousId: string | undefined;
   let tagged: string | undefined;
@@ -248,9 +275,16 @@ export async function flattenImage(request: FlattenRequest): Promise<FlattenResu
           .tag({ repo: repository, tag })
           .catch(() => undefined);
       }
-      await removeAttemptImages(docker, attempt).catch(() => undefined);
+      // Images that cannot be removed now keep the container: it marks the attempt unfinished,
+      // so the next flatten of this owner removes them (removeLeftovers).
+      imagesRemoved = await removeAttemptImages(docker, attempt).then(
+        () => true,
+        () => false,
+      );
     }
-    if (container) await container.remove({ force: true, v: true }).catch(() => undefined);
+    if (container && imagesRemoved) {
+      await container.remove({ force: true, v: true }).catch(() => undefined);
+    }
   }
 }
 
