@@ -4,7 +4,13 @@
  * the container's environment (`docker inspect`), only in the files the launcher exports.
  */
 import { describeWithEngine } from "../support/engine";
-import { cleanupAll, deployRegistry, engine, RegistryDeployment } from "../support/harness";
+import {
+  cleanupAll,
+  deployRegistry,
+  engine,
+  execInContainer,
+  RegistryDeployment,
+} from "../support/harness";
 import { unwrapSecrets } from "../support/mocks";
 import { registryRequest } from "../support/probes";
 
@@ -19,29 +25,6 @@ const LOG_FIELDS = {
   REGISTRY_LOG_FIELDS_ANCHOR: "*ref",
 };
 const TOKEN = "token-value-not-for-inspect-0123";
-
-/** Runs `cmd` in the container and returns its stdout. */
-async function execIn(containerId: string, cmd: string[]): Promise<string> {
-  const exec = await engine()
-    .getContainer(containerId)
-    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("end", resolve);
-    stream.on("error", reject);
-  });
-  // Multiplexed stream: 8-byte frame headers before each chunk of output.
-  const raw = Buffer.concat(chunks);
-  const out: Buffer[] = [];
-  for (let i = 0; i + 8 <= raw.length;) {
-    const size = raw.readUInt32BE(i + 4);
-    if (raw[i] === 1) out.push(raw.subarray(i + 8, i + 8 + size));
-    i += 8 + size;
-  }
-  return Buffer.concat(out).toString();
-}
 
 describeWithEngine("SecureRegistry configuration on a real engine", () => {
   let reg: RegistryDeployment;
@@ -95,18 +78,17 @@ describeWithEngine("SecureRegistry configuration on a real engine", () => {
     const secret = unwrapSecrets(password!.state).result as string;
     expect(secret).toMatch(/^[A-Za-z0-9]{48}$/);
 
-    const environ = (await execIn(reg.containerId, ["cat", "/proc/1/environ"])).split("\0");
+    const environ = (await execInContainer(reg.containerId, ["cat", "/proc/1/environ"])).split(
+      "\0",
+    );
     expect(environ).toContain(`REGISTRY_HTTP_SECRET=${secret}`);
     expect(environ).toContain(
       `REGISTRY_NOTIFICATIONS_ENDPOINTS_0_HEADERS_AUTHORIZATION_TOKEN=${TOKEN}`,
     );
     // PID 1 is the registry itself (the launcher exec'd it), so it receives SIGTERM.
-    expect((await execIn(reg.containerId, ["cat", "/proc/1/cmdline"])).split("\0")).toEqual([
-      "/bin/registry",
-      "serve",
-      "/etc/secure-registry/config.yml",
-      "",
-    ]);
+    expect(
+      (await execInContainer(reg.containerId, ["cat", "/proc/1/cmdline"])).split("\0"),
+    ).toEqual(["/bin/registry", "serve", "/etc/secure-registry/config.yml", ""]);
 
     const info = await engine().getContainer(reg.containerId).inspect();
     const inspectText = JSON.stringify(info);

@@ -11,6 +11,7 @@
 import {
   cleanupAll,
   deployRegistry,
+  execInContainer,
   mustRunDocker,
   makeDockerConfigDir,
   RegistryDeployment,
@@ -20,29 +21,6 @@ import {
 import { TEST_IMAGES } from "../support/engine";
 import { describeWithTestHosts, startTestHosts, TestHost, TestHostsRun } from "../support/hosts";
 import { registryRequest } from "../support/probes";
-import { engine } from "../support/harness";
-
-/** stdout of `cmd` run in a container. */
-async function execIn(containerId: string, cmd: string[]): Promise<string> {
-  const exec = await engine()
-    .getContainer(containerId)
-    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("end", resolve);
-    stream.on("error", reject);
-  });
-  const raw = Buffer.concat(chunks);
-  const out: Buffer[] = [];
-  for (let i = 0; i + 8 <= raw.length;) {
-    const size = raw.readUInt32BE(i + 4);
-    if (raw[i] === 1) out.push(raw.subarray(i + 8, i + 8 + size));
-    i += 8 + size;
-  }
-  return Buffer.concat(out).toString();
-}
 
 jest.setTimeout(600_000);
 
@@ -135,7 +113,7 @@ describeWithTestHosts("SecureRegistry as a registry mirror for a separate docker
     let blobs = "";
     for (let attempt = 0; attempt < 20 && !/[0-9a-f]{64}\/data/.test(blobs); attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
-      blobs = await execIn(cache.containerId, [
+      blobs = await execInContainer(cache.containerId, [
         "find",
         "/var/lib/registry/docker/registry/v2",
         "-type",

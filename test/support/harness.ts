@@ -323,23 +323,44 @@ function streamToBuffer(stream: tar.Pack): Promise<Buffer> {
   });
 }
 
+/**
+ * The payload of a non-TTY container stream (logs, exec): 8-byte frame headers, byte 0 the stream
+ * (1 stdout, 2 stderr), bytes 4-7 the frame's length. Only the frames of `streams` are kept.
+ */
+function demultiplex(raw: Buffer, streams: readonly number[] = [1, 2]): string {
+  const out: Buffer[] = [];
+  for (let i = 0; i + 8 <= raw.length;) {
+    const size = raw.readUInt32BE(i + 4);
+    if (streams.includes(raw[i])) out.push(raw.subarray(i + 8, i + 8 + size));
+    i += 8 + size;
+  }
+  return Buffer.concat(out).toString("utf8");
+}
+
 async function containerLogs(docker: Docker, id: string, tail = 40): Promise<string> {
   try {
     const buf = (await docker
       .getContainer(id)
       .logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
-    // Strip the 8-byte multiplexing headers of non-TTY logs.
-    const out: string[] = [];
-    let i = 0;
-    while (i + 8 <= buf.length) {
-      const size = buf.readUInt32BE(i + 4);
-      out.push(buf.subarray(i + 8, i + 8 + size).toString("utf8"));
-      i += 8 + size;
-    }
-    return out.join("");
+    return demultiplex(buf);
   } catch (err) {
     return `(logs unavailable: ${(err as Error).message})`;
   }
+}
+
+/** stdout of `cmd` run in a container of the local engine. */
+export async function execInContainer(containerId: string, cmd: string[]): Promise<string> {
+  const exec = await engine()
+    .getContainer(containerId)
+    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", resolve);
+    stream.on("error", reject);
+  });
+  return demultiplex(Buffer.concat(chunks), [1]);
 }
 
 /**
