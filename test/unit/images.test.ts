@@ -355,24 +355,42 @@ describe("exportIntoImport against a fake engine socket", () => {
   }
 
   // A unix-socket server that answers the export with `exportBody` (raw, chunked framing
-  // included) and records what the import request carried.
+  // included; a list gives one per export, the last one repeated) and records what the import
+  // request carried. A listing of images answers `[]`. `transport: "ssh"` makes the engine
+  // look like an ssh one, so the dockerode hand-off is used (over the socket, no ssh).
   async function withFakeEngine(
-    exportBody: string,
+    exportBody: string | string[],
     importAnswer: string,
     test: (engine: import("../../src/images/engine").Engine) => Promise<void>,
-  ): Promise<{ importRequest: string; importBody?: string }> {
+    transport: "unix" | "ssh" = "unix",
+  ): Promise<{ importRequest: string; importBody?: string; exports: number; listings: number }> {
     const net = await import("net");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-engine-"));
     const socketPath = path.join(dir, "docker.sock");
-    const seen: { importRequest: string; importBody?: string } = { importRequest: "" };
+    const bodies = [exportBody].flat();
+    const seen = {
+      importRequest: "",
+      importBody: undefined as string | undefined,
+      exports: 0,
+      listings: 0,
+    };
     const server = net.createServer((socket) => {
       let received = "";
       socket.on("data", (data) => {
         received += data.toString("latin1");
-        if (received.startsWith("GET ") && received.includes("\r\n\r\n")) {
+        if (/^GET \/[^ ]*images\/json/.test(received) && received.includes("\r\n\r\n")) {
+          seen.listings++;
           socket.end(
-            `HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n${exportBody}`,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]",
           );
+          return;
+        }
+        if (received.startsWith("GET ") && received.includes("\r\n\r\n")) {
+          const body = bodies[Math.min(seen.exports++, bodies.length - 1)];
+          socket.end(
+            `HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${body}`,
+          );
+          received = "";
         }
         if (received.startsWith("POST ")) {
           seen.importRequest = received;
@@ -391,7 +409,13 @@ describe("exportIntoImport against a fake engine socket", () => {
       const Docker = (await import("dockerode")).default;
       await test({
         docker: new Docker({ socketPath }),
-        resolved: { address: `unix://${socketPath}`, transport: { kind: "unix", socketPath } },
+        resolved:
+          transport === "unix"
+            ? { address: `unix://${socketPath}`, transport: { kind: "unix", socketPath } }
+            : {
+                address: "ssh://root@fake.example",
+                transport: { kind: "ssh", hostname: "fake.example", user: "root", sshOpts: [] },
+              },
       });
       await new Promise((resolve) => setTimeout(resolve, 50));
       return seen;
@@ -426,6 +450,81 @@ describe("exportIntoImport against a fake engine socket", () => {
     });
     // The import never received a complete body, so the engine creates nothing.
     expect(seen.importBody).toBeUndefined();
+  });
+
+  it("over ssh (dockerode streams): an export cut mid-stream is an exportCut error and the import gets no complete body", async () => {
+    const seen = await withFakeEngine(
+      "5\r\nhel",
+      "",
+      async (fake) => {
+        const error = await engine
+          .exportIntoImport(fake, "c1", new URLSearchParams(), "src")
+          .catch((caught: unknown) => caught);
+        expect((error as Error).message).toMatch(/exporting the container of src was cut: aborted/);
+        expect(engine.isExportCut(error)).toBe(true);
+      },
+      "ssh",
+    );
+    expect(seen.importBody).toBeUndefined();
+  });
+
+  it("over ssh: streams the export into the import", async () => {
+    const seen = await withFakeEngine(
+      "5\r\nhello\r\n0\r\n\r\n",
+      '{"status":"sha256:def"}\n',
+      async (fake) => {
+        expect(await engine.exportIntoImport(fake, "c1", new URLSearchParams(), "src")).toBe(
+          "sha256:def",
+        );
+      },
+      "ssh",
+    );
+    expect(seen.importBody).toBe("hello");
+  });
+
+  it("exportWithRetry tries a cut export once more, after removing what the attempt imported", async () => {
+    const seen = await withFakeEngine(
+      ["5\r\nhel", "5\r\nhello\r\n0\r\n\r\n"],
+      '{"status":"sha256:abc"}\n',
+      async (fake) => {
+        expect(
+          await engine.exportWithRetry(fake, fake.docker, "c1", new URLSearchParams(), "src", "a1"),
+        ).toBe("sha256:abc");
+      },
+      "ssh",
+    );
+    expect(seen).toMatchObject({ exports: 2, listings: 1, importBody: "hello" });
+  });
+
+  it("exportWithRetry gives up after EXPORT_TRIES cuts, saying each and what to check", async () => {
+    const seen = await withFakeEngine(
+      "5\r\nhel",
+      "",
+      async (fake) => {
+        await expect(
+          engine.exportWithRetry(fake, fake.docker, "c1", new URLSearchParams(), "src", "a1"),
+        ).rejects.toThrow(
+          /was cut: aborted; then exporting the container of src was cut: aborted\. Tried 2 times, nothing was imported; check the connection to ssh:\/\/root@fake\.example/,
+        );
+      },
+      "ssh",
+    );
+    expect(seen.exports).toBe(engine.EXPORT_TRIES);
+    expect(seen.importBody).toBeUndefined();
+  });
+
+  it("exportWithRetry does not retry an import the engine refused", async () => {
+    const seen = await withFakeEngine(
+      "0\r\n\r\n",
+      '{"error":"bad change"}\n',
+      async (fake) => {
+        await expect(
+          engine.exportWithRetry(fake, fake.docker, "c1", new URLSearchParams(), "src", "a1"),
+        ).rejects.toThrow(/importing the export of src failed: bad change/);
+      },
+      "ssh",
+    );
+    expect(seen.exports).toBe(1);
   });
 
   it("reports an import error line", async () => {

@@ -256,15 +256,21 @@ function sshAgent(transport: Extract<EngineTransport, { kind: "ssh" }>): import(
       });
       const duplex = stream.Duplex.from({ readable: child.stdout, writable: child.stdin });
       child.on("error", (error) => duplex.destroy(error));
-      child.on("exit", (code) => {
-        if (code !== 0 && code !== null) {
-          const message = `exited with ${code}: ${stderr.trim().slice(0, 500)}`;
+      let closedByUs = false;
+      child.on("exit", (code, signal) => {
+        // An ssh that ends on its own with a failure (or is killed by someone else) is why a
+        // response on it was cut: recorded for the error message (sshDiagnostics).
+        if ((code !== 0 && code !== null) || (signal !== null && !closedByUs)) {
+          const message = `${code !== null ? `exited with ${code}` : `killed by ${signal}`}: ${stderr.trim().slice(0, 500)}`;
           (agent as unknown as { lastSshError?: string }).lastSshError = message;
           duplex.destroy(new Error(`ssh to ${transport.hostname} ${message}`));
         }
       });
       duplex.on("close", () => {
-        if (child.exitCode === null) child.kill();
+        if (child.exitCode === null && child.signalCode === null) {
+          closedByUs = true;
+          child.kill();
+        }
       });
       return duplex;
     };
@@ -304,6 +310,13 @@ export function dockerOptions(engine: ResolvedEngine): Dockerode.DockerOptions {
     protocol: "http",
     agent: sshAgent(transport),
   } as unknown as Dockerode.DockerOptions;
+}
+
+/** What the last ssh connection of `engine` that failed said (exit status and stderr), if any. */
+export function sshDiagnostics(engine: { readonly docker: Dockerode }): string | undefined {
+  const modem = (engine.docker as unknown as { modem?: { agent?: { lastSshError?: string } } })
+    .modem;
+  return modem?.agent?.lastSshError;
 }
 
 /** A dockerode client of `connection` plus its resolved address. */
@@ -364,7 +377,7 @@ export async function connectEngine(
         await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
         continue;
       }
-      const sshStderr = (options as { agent?: { lastSshError?: string } }).agent?.lastSshError;
+      const sshStderr = sshDiagnostics({ docker });
       throw new Error(
         `cannot reach the Docker engine at ${resolved.address}: ${describeError(error)}` +
           (sshStderr ? ` (ssh: ${sshStderr})` : "") +

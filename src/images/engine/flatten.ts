@@ -22,7 +22,7 @@ import { describeError } from "./connection";
 import { engineOf, EngineOptions, inspectImage, resolveImageId } from "./inspect";
 import { planFlatten, splitImageName, tarWithOneFile } from "./plan";
 import { readProgress } from "./progress";
-import { exportIntoImport } from "./transfer";
+import { exportIntoImport, isExportCut } from "./transfer";
 
 /** Registry credentials for pushes. The password is a secret; it never appears in errors. */
 export interface RegistryAuth {
@@ -117,6 +117,41 @@ async function removeAttemptImages(docker: Dockerode, attempt: string): Promise<
     throw new Error(
       `could not remove ${left.length} image(s) of flatten attempt ${attempt}: ${describeError(lastError)}`,
     );
+  }
+}
+
+/**
+ * How many times the export → import is tried when the export's connection is cut mid-stream
+ * (an ssh session dropped, a `dial-stdio` process ended): the export only reads the container and
+ * a cut export aborts its import, so trying again is safe. Between tries the images carrying the
+ * attempt's label go, in case the engine finished an import whose request was aborted.
+ * Anything else (an engine error, an import that failed) is not retried.
+ */
+export const EXPORT_TRIES = 2;
+
+/** exportIntoImport, tried again (EXPORT_TRIES in all) when the export is cut mid-stream. */
+export async function exportWithRetry(
+  engine: Engine,
+  docker: Dockerode,
+  containerId: string,
+  query: URLSearchParams,
+  source: string,
+  attempt: string,
+): Promise<string> {
+  const cuts: string[] = [];
+  for (let tryNumber = 1; ; tryNumber++) {
+    try {
+      return await exportIntoImport(engine, containerId, query, source);
+    } catch (error) {
+      if (!isExportCut(error)) throw error;
+      cuts.push(describeError(error));
+      if (tryNumber >= EXPORT_TRIES) {
+        throw new Error(
+          `${cuts.join("; then ")}. Tried ${cuts.length} times, nothing was imported; check the connection to ${engine.resolved.address} (network, sshd limits such as MaxStartups) and run again.`,
+        );
+      }
+      await removeAttemptImages(docker, attempt);
+    }
   }
 }
 
@@ -234,7 +269,14 @@ export async function flattenImage(request: FlattenRequest): Promise<FlattenResu
       "platform",
       [source.os, source.architecture, source.variant].filter(Boolean).join("/"),
     );
-    let imageId = await exportIntoImport(engine, container.id, query, request.source);
+    let imageId = await exportWithRetry(
+      engine,
+      docker,
+      container.id,
+      query,
+      request.source,
+      attempt,
+    );
     await request.onImported?.(imageId);
     if (plan.followUpInstructions.length > 0) {
       imageId = await followUpBuild(docker, imageId, plan.followUpInstructions);

@@ -12,7 +12,7 @@
  * Imports only sibling engine modules: the dynamic providers carry them (see providers.ts).
  */
 import type { Engine, EngineTransport } from "./connection";
-import { describeError } from "./connection";
+import { describeError, sshDiagnostics } from "./connection";
 import { readProgress } from "./progress";
 
 /** How long the export may stall (no headers or no bytes), and how long the import may take to answer once it has everything. */
@@ -114,7 +114,7 @@ export async function exportIntoImport(
     // "error" and "end" listeners observe without starting the flow.
     exported.body.on("error", (error: Error) => {
       if (importAnswered) return;
-      exportProblem ??= new Error(
+      exportProblem ??= exportCut(
         `exporting the container of ${source} ended early (${error.message}); nothing was imported`,
       );
     });
@@ -161,7 +161,21 @@ export async function exportIntoImport(
   }
 }
 
-/** The same hand-off through dockerode streams (ssh engines). */
+/**
+ * An error for an export whose connection was cut mid-stream (an ssh session dropped, a
+ * `dial-stdio` process ended, the engine closed the stream): the import was aborted with it.
+ * The export only reads the container, so the caller may try again (see flatten.ts).
+ */
+export function exportCut(message: string): Error {
+  return Object.assign(new Error(message), { exportCut: true });
+}
+
+/** Whether `error` is exportCut's. */
+export function isExportCut(error: unknown): boolean {
+  return (error as { exportCut?: unknown } | undefined)?.exportCut === true;
+}
+
+/** The same hand-off through dockerode streams (ssh engines): an export cut mid-stream throws exportCut's error. */
 async function exportIntoImportByDockerode(
   engine: Engine,
   containerId: string,
@@ -179,7 +193,13 @@ async function exportIntoImportByDockerode(
   const exportFailed = new Promise<never>((_, reject) => {
     exported.on("error", (error: Error) => {
       abort.abort();
-      reject(new Error(`exporting the container of ${source} failed: ${error.message}`));
+      // The response's "aborted" hides why its connection closed: the ssh process says.
+      const ssh = sshDiagnostics(engine);
+      reject(
+        exportCut(
+          `exporting the container of ${source} was cut: ${error.message}${ssh ? ` (ssh: ${ssh})` : ""}`,
+        ),
+      );
     });
   });
   const options: Record<string, unknown> = { abortSignal: abort.signal };
