@@ -366,6 +366,9 @@ export async function connectEngine(
     const started = Date.now();
     try {
       await ping();
+      // What failed attempts' ssh said is no longer news: later errors report their own.
+      const agent = (options as { agent?: { lastSshError?: string } }).agent;
+      if (agent) agent.lastSshError = undefined;
       return { docker, resolved };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? "";

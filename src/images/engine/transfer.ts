@@ -190,16 +190,21 @@ async function exportIntoImportByDockerode(
     .catch((error: unknown) => {
       throw new Error(`exporting the container of ${source} failed: ${describeError(error)}`);
     })) as NodeJS.ReadableStream;
+  let exportBroke = false;
   const exportFailed = new Promise<never>((_, reject) => {
     exported.on("error", (error: Error) => {
+      exportBroke = true;
       abort.abort();
-      // The response's "aborted" hides why its connection closed: the ssh process says.
-      const ssh = sshDiagnostics(engine);
-      reject(
-        exportCut(
-          `exporting the container of ${source} was cut: ${error.message}${ssh ? ` (ssh: ${ssh})` : ""}`,
-        ),
-      );
+      // The response's "aborted" hides why its connection closed: the ssh process says, once it
+      // has exited (its exit can follow the end of its output by a moment).
+      setTimeout(() => {
+        const ssh = sshDiagnostics(engine);
+        reject(
+          exportCut(
+            `exporting the container of ${source} was cut: ${error.message}${ssh ? ` (ssh: ${ssh})` : ""}`,
+          ),
+        );
+      }, 200);
     });
   });
   const options: Record<string, unknown> = { abortSignal: abort.signal };
@@ -215,7 +220,13 @@ async function exportIntoImportByDockerode(
     return importedImageId(progress.map((message) => JSON.stringify(message)).join("\n"), what);
   };
   try {
-    return await Promise.race([imported(), exportFailed]);
+    // A broken export fails the import too (dockerode passes the export's error on, and the
+    // abort): the export's failure, with what ssh said, is the one to report then.
+    const importing = imported().catch((error: unknown) => {
+      if (exportBroke) return exportFailed;
+      throw error;
+    });
+    return await Promise.race([importing, exportFailed]);
   } finally {
     exportFailed.catch(() => undefined);
   }
