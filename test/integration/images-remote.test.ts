@@ -26,6 +26,7 @@ import {
 } from "../support/harness";
 import { outputOf, setupMocks, unwrapSecrets } from "../support/mocks";
 import { registryRequest } from "../support/probes";
+import { runCommand } from "../support/command";
 import { loadDynamicProvider } from "./images-support";
 
 jest.setTimeout(400_000);
@@ -126,6 +127,112 @@ describeWithTestHosts("images follow the docker provider to a remote host", () =
       await provider.delete(id, outs);
     }
     await expect(h1Engine.getImage(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  /**
+   * Runs `flatten` while killing, up to `cuts` times, H1's `docker system dial-stdio` process that
+   * carries the export (the older of the two that exist only while an export streams into an
+   * import): the ssh session drops as it would on a network or sshd failure.
+   */
+  async function flattenWhileCutting<T>(
+    flatten: () => Promise<T>,
+    cuts: number,
+  ): Promise<{ result: PromiseSettledResult<T>; killed: number }> {
+    const dialStdio = async (): Promise<{ pid: number; started: number }[]> => {
+      const pids = await runCommand("ip", ["netns", "pids", h1.netns], { timeoutMs: 5000 });
+      const found: { pid: number; started: number }[] = [];
+      for (const pid of pids.stdout.split("\n").filter(Boolean).map(Number)) {
+        try {
+          const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+          if (argv !== "docker\0system\0dial-stdio\0") continue;
+          const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+          found.push({
+            pid,
+            started: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]),
+          });
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return found.sort((a, b) => a.started - b.started);
+    };
+    let killed = 0;
+    let done = false;
+    const running = flatten().finally(() => {
+      done = true;
+    });
+    const seenPairs = new Set<number>();
+    // Bounded: 2400 polls of about 25 ms, or until the flatten settles.
+    for (let poll = 0; poll < 2400 && !done && killed < cuts; poll++) {
+      const live = await dialStdio();
+      if (live.length >= 2 && !seenPairs.has(live[0].pid)) {
+        seenPairs.add(live[0].pid);
+        process.kill(live[0].pid, "SIGKILL");
+        killed++;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const [result] = await Promise.allSettled([running]);
+    return { result, killed };
+  }
+
+  it("a flatten over ssh whose export connection is cut midway tries once more; cut twice, it fails saying so and leaves nothing on H1", async () => {
+    // A source whose export lasts long enough to be cut: 256 MiB of random data on H1.
+    const big = `srtest-remote/big-${process.pid}:1`;
+    const maker = await h1Engine.createContainer({
+      Image: TEST_IMAGES.busybox,
+      Cmd: ["dd", "if=/dev/urandom", "of=/big", "bs=1M", "count=256"],
+    });
+    await maker.start();
+    await maker.wait();
+    const [repo, tag] = big.split(":");
+    await maker.commit({ repo, tag });
+    await maker.remove();
+    const imagesBefore = (await h1Engine.listImages({ all: true })).length;
+    const flattenLabel = { label: [engineModule.FLATTEN_CONTAINER_LABEL] };
+    const sshOpts = ["-F", run.client.sshConfigPath];
+    const request = (imageName: string) => ({
+      source: big,
+      imageName,
+      push: false,
+      connection: { host: h1.dockerHost, sshOpts },
+    });
+    try {
+      const once = await flattenWhileCutting(
+        () => engineModule.flattenImage(request(`srtest-remote/cut-once-${process.pid}:1`)),
+        1,
+      );
+      expect(once.killed).toBe(1);
+      if (once.result.status === "rejected") throw once.result.reason;
+      const flat = await h1Engine.getImage(once.result.value.imageId).inspect();
+      expect(flat.RootFS.Layers).toHaveLength(1);
+      expect(flat.Size).toBeGreaterThan(256 * 1024 * 1024);
+      // The cut try left nothing: one new image, no flatten container.
+      expect((await h1Engine.listImages({ all: true })).length).toBe(imagesBefore + 1);
+      expect(
+        await h1Engine.listContainers({ all: true, filters: JSON.stringify(flattenLabel) }),
+      ).toEqual([]);
+      await h1Engine.getImage(once.result.value.imageId).remove({ force: true });
+
+      const twice = await flattenWhileCutting(
+        () => engineModule.flattenImage(request(`srtest-remote/cut-twice-${process.pid}:1`)),
+        2,
+      );
+      expect(twice.killed).toBe(2);
+      expect(twice.result.status).toBe("rejected");
+      const message = String((twice.result as PromiseRejectedResult).reason?.message);
+      expect(message).toMatch(
+        new RegExp(
+          `exporting the container of ${big} was cut: aborted.*; then exporting the container of ${big} was cut: aborted.*Tried 2 times, nothing was imported; check the connection to ${h1.dockerHost.replace(/[.*/]/g, "\\$&")}`,
+        ),
+      );
+      expect((await h1Engine.listImages({ all: true })).length).toBe(imagesBefore);
+      expect(
+        await h1Engine.listContainers({ all: true, filters: JSON.stringify(flattenLabel) }),
+      ).toEqual([]);
+    } finally {
+      await h1Engine.getImage(big).remove({ force: true });
+    }
   });
 
   it("BuiltImage's facts with a provider for H1's socket are read from H1's engine", async () => {

@@ -363,6 +363,7 @@ describe("exportIntoImport against a fake engine socket", () => {
     importAnswer: string,
     test: (engine: import("../../src/images/engine").Engine) => Promise<void>,
     transport: "unix" | "ssh" = "unix",
+    importsToCut = 0,
   ): Promise<{ importRequest: string; importBody?: string; exports: number; listings: number }> {
     const net = await import("net");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-engine-"));
@@ -391,6 +392,11 @@ describe("exportIntoImport against a fake engine socket", () => {
             `HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${body}`,
           );
           received = "";
+        }
+        if (received.startsWith("POST ") && importsToCut > 0) {
+          importsToCut--;
+          socket.destroy();
+          return;
         }
         if (received.startsWith("POST ")) {
           seen.importRequest = received;
@@ -452,7 +458,7 @@ describe("exportIntoImport against a fake engine socket", () => {
     expect(seen.importBody).toBeUndefined();
   });
 
-  it("over ssh (dockerode streams): an export cut mid-stream is an exportCut error and the import gets no complete body", async () => {
+  it("over ssh (dockerode streams): an export cut mid-stream is a transfer-cut error and the import gets no complete body", async () => {
     const seen = await withFakeEngine(
       "5\r\nhel",
       "",
@@ -461,7 +467,7 @@ describe("exportIntoImport against a fake engine socket", () => {
           .exportIntoImport(fake, "c1", new URLSearchParams(), "src")
           .catch((caught: unknown) => caught);
         expect((error as Error).message).toMatch(/exporting the container of src was cut: aborted/);
-        expect(engine.isExportCut(error)).toBe(true);
+        expect(engine.isTransferCut(error)).toBe(true);
       },
       "ssh",
     );
@@ -494,6 +500,26 @@ describe("exportIntoImport against a fake engine socket", () => {
       "ssh",
     );
     expect(seen).toMatchObject({ exports: 2, listings: 1, importBody: "hello" });
+  });
+
+  it("exportWithRetry tries again when the import's connection is cut", async () => {
+    const seen = await withFakeEngine(
+      "5\r\nhello\r\n0\r\n\r\n",
+      '{"status":"sha256:abc"}\n',
+      async (fake) => {
+        const cut = await engine
+          .exportIntoImport(fake, "c1", new URLSearchParams(), "src")
+          .catch((caught: unknown) => caught);
+        expect((cut as Error).message).toMatch(/importing the export of src was cut: /);
+        expect(engine.isTransferCut(cut)).toBe(true);
+        expect(
+          await engine.exportWithRetry(fake, fake.docker, "c1", new URLSearchParams(), "src", "a1"),
+        ).toBe("sha256:abc");
+      },
+      "ssh",
+      2,
+    );
+    expect(seen).toMatchObject({ exports: 3, listings: 1, importBody: "hello" });
   });
 
   it("exportWithRetry gives up after EXPORT_TRIES cuts, saying each and what to check", async () => {

@@ -261,7 +261,8 @@ function sshAgent(transport: Extract<EngineTransport, { kind: "ssh" }>): import(
         // An ssh that ends on its own with a failure (or is killed by someone else) is why a
         // response on it was cut: recorded for the error message (sshDiagnostics).
         if ((code !== 0 && code !== null) || (signal !== null && !closedByUs)) {
-          const message = `${code !== null ? `exited with ${code}` : `killed by ${signal}`}: ${stderr.trim().slice(0, 500)}`;
+          const said = stderr.trim().slice(0, 500);
+          const message = `${code !== null ? `exited with ${code}` : `killed by ${signal}`}${said ? `: ${said}` : ""}`;
           (agent as unknown as { lastSshError?: string }).lastSshError = message;
           duplex.destroy(new Error(`ssh to ${transport.hostname} ${message}`));
         }

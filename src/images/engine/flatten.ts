@@ -22,7 +22,7 @@ import { describeError } from "./connection";
 import { engineOf, EngineOptions, inspectImage, resolveImageId } from "./inspect";
 import { planFlatten, splitImageName, tarWithOneFile } from "./plan";
 import { readProgress } from "./progress";
-import { exportIntoImport, isExportCut } from "./transfer";
+import { exportIntoImport, isTransferCut } from "./transfer";
 
 /** Registry credentials for pushes. The password is a secret; it never appears in errors. */
 export interface RegistryAuth {
@@ -121,15 +121,15 @@ async function removeAttemptImages(docker: Dockerode, attempt: string): Promise<
 }
 
 /**
- * How many times the export → import is tried when the export's connection is cut mid-stream
+ * How many times the export → import is tried when a connection carrying it is cut mid-stream
  * (an ssh session dropped, a `dial-stdio` process ended): the export only reads the container and
- * a cut export aborts its import, so trying again is safe. Between tries the images carrying the
- * attempt's label go, in case the engine finished an import whose request was aborted.
- * Anything else (an engine error, an import that failed) is not retried.
+ * a cut hand-off never gives the engine a complete archive, so trying again is safe. Between tries
+ * the images carrying the attempt's label go, in case the engine finished an import whose answer
+ * was lost. Anything else (an engine error, an import the engine refused) is not retried.
  */
 export const EXPORT_TRIES = 2;
 
-/** exportIntoImport, tried again (EXPORT_TRIES in all) when the export is cut mid-stream. */
+/** exportIntoImport, tried again (EXPORT_TRIES in all) when the hand-off is cut mid-stream. */
 export async function exportWithRetry(
   engine: Engine,
   docker: Dockerode,
@@ -143,7 +143,7 @@ export async function exportWithRetry(
     try {
       return await exportIntoImport(engine, containerId, query, source);
     } catch (error) {
-      if (!isExportCut(error)) throw error;
+      if (!isTransferCut(error)) throw error;
       cuts.push(describeError(error));
       if (tryNumber >= EXPORT_TRIES) {
         throw new Error(

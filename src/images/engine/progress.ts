@@ -36,8 +36,11 @@ export function readProgress(
         buffered = buffered.slice(newline + 1);
       }
     });
-    stream.on("error", (error: Error) =>
-      reject(new Error(`${what} failed: ${redact(error.message)}`)),
+    // The stream's error code (ECONNRESET for a cut connection) stays, for callers that retry.
+    stream.on("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        Object.assign(new Error(`${what} failed: ${redact(error.message)}`), { code: error.code }),
+      ),
     );
     stream.on("end", () => {
       onLine(buffered);

@@ -114,7 +114,7 @@ export async function exportIntoImport(
     // "error" and "end" listeners observe without starting the flow.
     exported.body.on("error", (error: Error) => {
       if (importAnswered) return;
-      exportProblem ??= exportCut(
+      exportProblem ??= transferCut(
         `exporting the container of ${source} ended early (${error.message}); nothing was imported`,
       );
     });
@@ -162,20 +162,33 @@ export async function exportIntoImport(
 }
 
 /**
- * An error for an export whose connection was cut mid-stream (an ssh session dropped, a
- * `dial-stdio` process ended, the engine closed the stream): the import was aborted with it.
- * The export only reads the container, so the caller may try again (see flatten.ts).
+ * An error for a hand-off whose connection was cut mid-stream (an ssh session dropped, a
+ * `dial-stdio` process ended, the engine closed the stream) rather than answered: the import
+ * never got a complete archive. The export only reads the container, so the caller may try again
+ * (see flatten.ts).
  */
-export function exportCut(message: string): Error {
-  return Object.assign(new Error(message), { exportCut: true });
+export function transferCut(message: string): Error {
+  return Object.assign(new Error(message), { transferCut: true });
 }
 
-/** Whether `error` is exportCut's. */
-export function isExportCut(error: unknown): boolean {
-  return (error as { exportCut?: unknown } | undefined)?.exportCut === true;
+/** Whether `error` is transferCut's. */
+export function isTransferCut(error: unknown): boolean {
+  return (error as { transferCut?: unknown } | undefined)?.transferCut === true;
 }
 
-/** The same hand-off through dockerode streams (ssh engines): an export cut mid-stream throws exportCut's error. */
+/** Whether `error` is a connection closing under a request, not an answer of the engine. */
+function isConnectionCut(error: unknown): boolean {
+  const { code, statusCode } = (error ?? {}) as { code?: unknown; statusCode?: unknown };
+  if (statusCode !== undefined) return false;
+  return ["ECONNRESET", "EPIPE", "ECONNABORTED", "ERR_STREAM_PREMATURE_CLOSE"].includes(
+    String(code),
+  );
+}
+
+/**
+ * The same hand-off through dockerode streams (ssh engines). Either connection cut mid-stream
+ * (the export's or the import's) throws transferCut's error, with what ssh said.
+ */
 async function exportIntoImportByDockerode(
   engine: Engine,
   containerId: string,
@@ -200,7 +213,7 @@ async function exportIntoImportByDockerode(
       setTimeout(() => {
         const ssh = sshDiagnostics(engine);
         reject(
-          exportCut(
+          transferCut(
             `exporting the container of ${source} was cut: ${error.message}${ssh ? ` (ssh: ${ssh})` : ""}`,
           ),
         );
@@ -222,9 +235,16 @@ async function exportIntoImportByDockerode(
   try {
     // A broken export fails the import too (dockerode passes the export's error on, and the
     // abort): the export's failure, with what ssh said, is the one to report then.
-    const importing = imported().catch((error: unknown) => {
+    const importing = imported().catch(async (error: unknown) => {
       if (exportBroke) return exportFailed;
-      throw error;
+      if (!isConnectionCut(error)) throw error;
+      // The import's own connection was cut: the export, left without a reader, goes too.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const ssh = sshDiagnostics(engine);
+      const reason = describeError(error).replace(`${what} failed: `, "");
+      const cut = transferCut(`${what} was cut: ${reason}${ssh ? ` (ssh: ${ssh})` : ""}`);
+      abort.abort();
+      throw cut;
     });
     return await Promise.race([importing, exportFailed]);
   } finally {
