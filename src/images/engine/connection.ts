@@ -313,11 +313,14 @@ export function dockerOptions(engine: ResolvedEngine): Dockerode.DockerOptions {
   } as unknown as Dockerode.DockerOptions;
 }
 
+/** The ssh agent (sshAgent) behind a dockerode client, where its connections' failures are kept. */
+function sshAgentOf(docker: Dockerode): { lastSshError?: string } | undefined {
+  return (docker as unknown as { modem?: { agent?: { lastSshError?: string } } }).modem?.agent;
+}
+
 /** What the last ssh connection of `engine` that failed said (exit status and stderr), if any. */
 export function sshDiagnostics(engine: { readonly docker: Dockerode }): string | undefined {
-  const modem = (engine.docker as unknown as { modem?: { agent?: { lastSshError?: string } } })
-    .modem;
-  return modem?.agent?.lastSshError;
+  return sshAgentOf(engine.docker)?.lastSshError;
 }
 
 /** A dockerode client of `connection` plus its resolved address. */
@@ -368,7 +371,7 @@ export async function connectEngine(
     try {
       await ping();
       // What failed attempts' ssh said is no longer news: later errors report their own.
-      const agent = (options as { agent?: { lastSshError?: string } }).agent;
+      const agent = sshAgentOf(docker);
       if (agent) agent.lastSshError = undefined;
       return { docker, resolved };
     } catch (error) {
