@@ -9,6 +9,7 @@ import {
   cleanupAll,
   deployRegistry,
   engine,
+  execInContainer,
   OWNER_LABEL,
   PID_LABEL,
   RegistryDeployment,
@@ -87,17 +88,7 @@ describeWithEngine("SecureRegistry container tuning on a real engine", () => {
   });
 
   it("the registry process sees the proxy env (the launcher passes it through)", async () => {
-    const exec = await engine()
-      .getContainer(reg.containerId)
-      .exec({ Cmd: ["cat", "/proc/1/environ"], AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const chunks: Buffer[] = [];
-    await new Promise<void>((resolve, reject) => {
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", resolve);
-      stream.on("error", reject);
-    });
-    const environ = Buffer.concat(chunks).toString("latin1");
+    const environ = await execInContainer(reg.containerId, ["cat", "/proc/1/environ"]);
     expect(environ).toContain("HTTPS_PROXY=http://proxy.internal:3128");
     expect(environ).toContain("NO_PROXY=localhost,127.0.0.1,.internal");
   });
