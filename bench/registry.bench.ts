@@ -11,9 +11,12 @@
  *    as a puller fetches them) from the default registry (generated user, bcrypt cost 4) and from
  *    one whose user's line is at cost 10 (what random.RandomPassword's bcryptHash gives).
  * 3. Start to healthy, as `pulumi up` sees it: the container is created and started the way the
- *    docker provider does, and the provider's wait loop (inspect right after the start request, then
- *    once a second) is replayed. Also the engine's own moment of the first passing probe. Goal:
- *    healthy seen within 1.5 s of the start request.
+ *    docker provider does, then waited for by SecureRegistry's HealthyContainer code (the engine's
+ *    events) and, on the same starts, by a replay of the docker provider's own wait loop (inspect
+ *    right after the start request, then once a second), which the component used before. Also the
+ *    engine's own moment of the first passing probe, and the cold start of Pulumi's Node.js dynamic
+ *    provider host, which HealthyContainer needs. Goal: healthy seen within 1.5 s of the start
+ *    request.
  * 4. CPU cost of the health-check schedule: dockerd + containerd + the container's shim (their own
  *    and reaped children's CPU time) over a minute, for the declared check, for no check, and for a
  *    plain probe every 250 ms (what a short fixed interval would cost).
@@ -23,6 +26,7 @@
  * BENCH_CONCURRENCY (8), BENCH_LAYERS (8), BENCH_STARTS (5), BENCH_CPU_SECONDS (60).
  * Other work on the machine skews absolute rates; ratios of interleaved rounds much less.
  */
+import { spawn } from "child_process";
 import Docker from "dockerode";
 import * as fs from "fs";
 import * as https from "https";
@@ -42,6 +46,8 @@ import {
   RUN_PREFIX,
 } from "../test/support/harness";
 import { TEST_IMAGES } from "../test/support/engine";
+import { connectEngine } from "../src/engine/connection";
+import { waitUntilHealthy } from "../src/engine/health";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -267,11 +273,22 @@ function pulls(t: Target, blobs: string[]): Promise<number> {
   });
 }
 
-/** Section 3: start to healthy as the docker provider's wait loop sees it. */
+/**
+ * Section 3: start to healthy as `pulumi up` sees it. Each start is watched two ways at once:
+ * the component's wait (HealthyContainer's code, src/engine/health.ts: the engine's events) and a
+ * replay of the docker provider's own `wait` (inspect right after the start request, then once a
+ * second), which the component used before.
+ */
 async function startToHealthy(reg: RegistryDeployment) {
   const rc = reg.deployment.containers[0];
   const docker = engine();
-  const samples: { providerMs: number; healthyMs: number; startRequestMs: number }[] = [];
+  const local = await connectEngine(undefined);
+  const samples: {
+    componentMs: number;
+    providerMs: number;
+    healthyMs: number;
+    startRequestMs: number;
+  }[] = [];
   for (let i = 0; i < STARTS; i++) {
     await docker.getContainer(rc.id).remove({ force: true });
     const created = await docker.createContainer(rc.spec.create);
@@ -280,23 +297,59 @@ async function startToHealthy(reg: RegistryDeployment) {
     const t0 = Date.now();
     await created.start();
     const startRequestMs = Date.now() - t0;
+    const component = waitUntilHealthy(local, created.id, { timeoutSeconds: 60 }).then(
+      () => Date.now() - t0,
+    );
     // The provider: inspect at once, then every second, until healthy (bounded).
     let providerMs = NaN;
     for (let poll = 0; poll < 60; poll++) {
       const info = await created.inspect();
       if (info.State.Health?.Status === "healthy") {
         providerMs = Date.now() - t0;
-        const firstPass = info.State.Health.Log?.find((entry) => entry.ExitCode === 0);
-        samples.push({
-          providerMs,
-          healthyMs: firstPass ? Date.parse(firstPass.End) - t0 : NaN,
-          startRequestMs,
-        });
         break;
       }
       await sleep(1000);
     }
     if (Number.isNaN(providerMs)) throw new Error("the registry did not turn healthy in 60 s");
+    const info = await created.inspect();
+    const firstPass = info.State.Health?.Log?.find((entry) => entry.ExitCode === 0);
+    samples.push({
+      componentMs: await component,
+      providerMs,
+      healthyMs: firstPass ? Date.parse(firstPass.End) - t0 : NaN,
+      startRequestMs,
+    });
+  }
+  return samples;
+}
+
+/**
+ * ms until Pulumi's Node.js dynamic provider host (what runs HealthyContainer's code) answers on
+ * its port, started cold: paid once per `pulumi up` by the stack's first dynamic resource, on the
+ * path to healthy when HealthyContainer is that resource (no trust, no images in the stack).
+ */
+async function dynamicProviderHostStartMs(): Promise<number[]> {
+  const host = require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js");
+  const samples: number[] = [];
+  for (let i = 0; i < STARTS; i++) {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, [host, "127.0.0.1:1"], {
+      cwd: path.resolve(__dirname, ".."),
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no port within 30 s")), 30_000);
+        child.stdout.once("data", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.once("exit", (code) => reject(new Error(`the host exited (${code})`)));
+      });
+      samples.push(Date.now() - t0);
+    } finally {
+      child.kill();
+    }
   }
   return samples;
 }
@@ -456,9 +509,18 @@ async function main(): Promise<void> {
 
   const starts = await startToHealthy(defaults.reg);
   const plainStarts = await plainStartMs();
+  const hostStarts = await dynamicProviderHostStartMs();
+  const componentMedian = median(starts.map((s) => s.componentMs));
   const providerMedian = median(starts.map((s) => s.providerMs));
+  const hostMedian = median(hostStarts);
   console.log(
-    `\n3. start to healthy (${STARTS} starts): as pulumi up sees it (median) ${providerMedian} ms; each: ${starts.map((s) => s.providerMs).join(", ")} ms`,
+    `\n3. start to healthy (${STARTS} starts), as pulumi up sees it (median): the component's wait ${componentMedian} ms; each: ${starts.map((s) => s.componentMs).join(", ")} ms`,
+  );
+  console.log(
+    `   the same starts through the docker provider's wait (inspect, then every second), as before: ${providerMedian} ms; each: ${starts.map((s) => s.providerMs).join(", ")} ms`,
+  );
+  console.log(
+    `   cold start of the Node.js dynamic provider host (when HealthyContainer is the stack's first dynamic resource, add it): ${hostMedian} ms; each: ${hostStarts.join(", ")} ms`,
   );
   console.log(
     `   first passing probe after the start request: ${starts.map((s) => s.healthyMs).join(", ")} ms; start request itself: ${starts.map((s) => s.startRequestMs).join(", ")} ms`,
@@ -499,9 +561,10 @@ async function main(): Promise<void> {
       `blob HEAD: ${(rates["authenticated blob HEAD"] / unauth).toFixed(2)} (its storage lookup costs ~${headStorageUs.toFixed(0)} us of registry CPU more than GET /v2/)`,
   );
   console.log(
-    `start to healthy as pulumi up sees it: ${providerMedian} ms median (goal <= ${HEALTHY_GOAL_MS} ms)`,
+    `start to healthy as pulumi up sees it: ${componentMedian} ms median (goal <= ${HEALTHY_GOAL_MS} ms; ` +
+      `${providerMedian} ms through the docker provider's wait; ${componentMedian + hostMedian} ms when the dynamic provider host starts cold)`,
   );
-  const met = authRatio >= RATIO_GOAL && providerMedian <= HEALTHY_GOAL_MS;
+  const met = authRatio >= RATIO_GOAL && componentMedian <= HEALTHY_GOAL_MS;
   console.log(met ? "goals met" : "GOALS NOT MET");
   process.exitCode = met ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 export * from "./auth";
 export * from "./common";
+export * from "./engine";
 export * from "./images";
 export * from "./registry";
 export * from "./service";

@@ -14,7 +14,7 @@ import {
   isDeferred,
   whenKnown,
 } from "../common/checks";
-import { declaredEngine } from "./docker-engine";
+import { declaredEngine } from "../engine/declared";
 import { parseDockerfile } from "./dockerfile";
 import { imageFactsProvider } from "./engine/providers";
 import { LINT_RULES, lintDockerfile, LintFinding } from "./lint";

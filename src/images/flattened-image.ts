@@ -8,7 +8,7 @@ import {
   whenKnown,
 } from "../common/checks";
 import { validateImageReference } from "../common/validators";
-import { declaredEngine } from "./docker-engine";
+import { declaredEngine } from "../engine/declared";
 import { flattenProvider } from "./engine/providers";
 import { parseImageName, qualifyImageName, withTag } from "./naming";
 import { ImageRegistry, resolveRegistry } from "./registry";

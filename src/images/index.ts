@@ -5,7 +5,6 @@ export { FlattenedImage } from "./flattened-image";
 export type { FlattenedImageArgs } from "./flattened-image";
 export { flattenImage, inspectImage, planFlatten } from "./engine";
 export type {
-  EngineConnection,
   EngineOptions,
   FlattenPlan,
   FlattenRequest,

@@ -80,9 +80,10 @@ export const HEALTH_SCHEDULE = {
  *    main listener is up with its certificate loaded. The debug server starts before the main
  *    listener, so (1) alone could report healthy a moment too early.
  *
- * When: `pulumi up` (the docker provider's `wait`) polls the container once a second and must
- * see it healthy soon after the start request. Engines before 25 (Debian's 20.10) ignore
- * `startInterval` and run the first probe only after `interval`, so `interval` is short (250 ms).
+ * When: `pulumi up` waits for the first passing probe (SecureRegistry's HealthyContainer, on the
+ * engine's events) and should see it soon after the start request. Engines before 25 (Debian's
+ * 20.10) ignore `startInterval` and run the first probe only after `interval`, so `interval` is
+ * short (250 ms).
  * A 250 ms probe for the life of the container would cost dockerd, containerd and the shim an
  * exec every quarter second, so the probe paces itself by the registry's age (PID 1's start time
  * against its own, both in /proc/<pid>/stat):

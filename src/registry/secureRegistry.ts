@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Credential, HtpasswdUsers } from "../auth/htpasswdUsers";
+import { HealthyContainer } from "../engine/healthy-container";
 import { ClientCertificate, RegistryClientCertificates } from "../tls/clientCertificates";
 import { RegistryCertificates } from "../tls/registryCertificates";
 import { RegistryClientTrust } from "../trust/component";
@@ -24,7 +25,7 @@ const TYPE = "secure-registry:registry:SecureRegistry";
  * A private Docker registry with TLS and htpasswd authentication, as one component: certificates
  * (RegistryCertificates), users (HtpasswdUsers), the registry image, a named data volume (or an
  * S3 bucket: `storage.s3`) and the container, which `pulumi up` waits for until its health check
- * passes.
+ * passes (`healthy`).
  */
 export class SecureRegistry extends pulumi.ComponentResource {
   /** `host:port` (just `host` for 443) as clients write it in image names and `docker login`. */
@@ -41,6 +42,11 @@ export class SecureRegistry extends pulumi.ComponentResource {
   readonly dockerConfigJson: pulumi.Output<string>;
   /** The registry container. */
   readonly container: docker.Container;
+  /**
+   * Done when the container's health check has passed (`pulumi up` waits for it, up to 60 s);
+   * what depends on the component waits for it too.
+   */
+  readonly healthy: HealthyContainer;
   /** The volume holding the registry's data; none with `storage.s3` (the data is in the bucket). */
   readonly volume?: docker.Volume;
   /** The TLS material. */
@@ -118,8 +124,9 @@ export class SecureRegistry extends pulumi.ComponentResource {
           permissions: f.mode,
         })),
         healthcheck: registryHealthcheck(),
-        wait: true,
-        waitTimeout: WAIT_TIMEOUT_SECONDS,
+        // Not the provider's wait, which looks again only a second after the start request:
+        // `healthy` below waits on the engine's events and ends when the check passes.
+        wait: false,
       },
       {
         parent: this,
@@ -129,6 +136,12 @@ export class SecureRegistry extends pulumi.ComponentResource {
         // The provider plans healthcheck edits as updates but never applies them to a running container.
         replaceOnChanges: ["healthcheck"],
       },
+    );
+
+    this.healthy = new HealthyContainer(
+      `${name}-healthy`,
+      { container: this.container.id, timeoutSeconds: WAIT_TIMEOUT_SECONDS },
+      { parent: this },
     );
 
     this.pullThroughCache = plan.proxy !== undefined;

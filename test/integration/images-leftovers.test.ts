@@ -12,6 +12,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { describeWithEngine, TEST_IMAGES } from "../support/engine";
+import { resolveEngine } from "../../src/engine/connection";
 import * as engineModule from "../../src/images/engine";
 
 jest.setTimeout(180_000);
@@ -126,7 +127,7 @@ flattenImage({
     owners.push(owner);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lost-reply-"));
     const proxyPath = path.join(dir, "docker.sock");
-    const engineSocket = engineModule.resolveEngine(undefined).transport;
+    const engineSocket = resolveEngine(undefined).transport;
     if (engineSocket.kind !== "unix") throw new Error("this test needs a unix-socket engine");
     let swallowed = 0;
     // Forwards every connection to the engine; for the import, forwards the request but drops

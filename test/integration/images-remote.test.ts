@@ -5,7 +5,8 @@
  * the components declare under mocks (the serialized `__provider` and the declared engine inputs)
  * and run as Pulumi would. SecureRegistry's declared docker resources all carry H1's provider and
  * are run on H1's engine as that provider would (harness `runDeclared` with H1's dockerode): the
- * registry turns healthy there, serves TLS (verified with its `caCertPem`) and htpasswd auth on
+ * registry turns healthy there (its HealthyContainer's provider, rebuilt from its stored text,
+ * waits for it on H1 over ssh), serves TLS (verified with its `caCertPem`) and htpasswd auth on
  * H1's address, the local engine gets no container or volume, and destroy leaves nothing on H1.
  */
 import * as docker from "@pulumi/docker";
@@ -45,6 +46,8 @@ mocks.newResource = (args) => {
 const images = require("../../src/images") as typeof import("../../src/images");
 const engineModule = require("../../src/images/engine") as typeof import("../../src/images/engine");
 const { SecureRegistry } = require("../../src/registry") as typeof import("../../src/registry");
+type HealthyContainerProvider =
+  typeof import("../../src/engine/health-provider").healthyContainerProvider;
 
 type Provider<T> = T & { check(olds: unknown, news: unknown): Promise<{ inputs: never }> };
 
@@ -345,6 +348,26 @@ describeWithTestHosts("images follow the docker provider to a remote host", () =
       await expect(h1Engine.getVolume(volumeName).inspect()).resolves.toMatchObject({
         Name: volumeName,
       });
+
+      // Its HealthyContainer waits on H1's engine: declared with H1's host, and its provider,
+      // rebuilt from the text Pulumi stores, follows H1's engine events over ssh. (The harness
+      // ran the same wait through H1's socket above.)
+      const wait = declared<HealthyContainerProvider>("HealthyContainer", `${name}-healthy`);
+      expect(wait.inputs).toEqual({
+        container: declaredResources.find((r) => r.type === "docker:index/container:Container")!.id,
+        timeoutSeconds: 60,
+        engine: { host: h1.dockerHost },
+        engineKey: "",
+      });
+      const overSsh = {
+        ...(wait.inputs as object),
+        container: container.id,
+        engine: { host: h1.dockerHost, sshOpts: ["-F", run.client.sshConfigPath] },
+      } as never;
+      const checked = await wait.provider.check({}, overSsh);
+      const waited = await wait.provider.create(checked.inputs);
+      expect(waited.id).toBe(container.id);
+      expect(waited.outs.engineAddress).toBe(h1.dockerHost);
 
       // Nothing of it on the local engine.
       await expect(local.getContainer(name).inspect()).rejects.toMatchObject({ statusCode: 404 });

@@ -34,6 +34,8 @@ import * as os from "os";
 import * as path from "path";
 import * as tar from "tar-stream";
 import * as pulumi from "@pulumi/pulumi";
+import type { Engine } from "../../src/engine/connection";
+import { waitUntilHealthy } from "../../src/engine/health";
 import type { SecureRegistryArgs } from "../../src/registry";
 import { TEST_IMAGES } from "./engine";
 import { containerSpec, ContainerSpec, volumeSpec } from "./container-spec";
@@ -59,6 +61,7 @@ const ownerLabels = (): Record<string, string> => ({
 const CONTAINER_TYPE = "docker:index/container:Container";
 const VOLUME_TYPE = "docker:index/volume:Volume";
 const REMOTE_IMAGE_TYPE = "docker:index/remoteImage:RemoteImage";
+const HEALTHY_CONTAINER_TYPE = "pulumi-nodejs:dynamic/secure-registry:HealthyContainer";
 
 /** Poll interval while waiting for a container state. */
 const POLL_MS = 100;
@@ -272,6 +275,8 @@ export interface RunningContainer {
   id: string;
   /** The translated declaration (what is sent to the engine). */
   spec: ContainerSpec;
+  /** A declared HealthyContainer waits for this container: its inputs, run by its own code. */
+  healthWait?: { timeoutSeconds: number };
   /** ms from the start request to the first `healthy` observation; undefined without a healthcheck. */
   timeToHealthyMs?: number;
   /**
@@ -363,6 +368,29 @@ export async function execInContainer(containerId: string, cmd: string[]): Promi
   return demultiplex(Buffer.concat(chunks), [1]);
 }
 
+/** ms from the engine's `State.StartedAt` to the end of the first passing check (engine clock). */
+function engineTimeToHealthy(info: Docker.ContainerInspectInfo): number | undefined {
+  const firstPass = info.State.Health?.Log?.find((entry) => entry.ExitCode === 0);
+  return firstPass ? Date.parse(firstPass.End) - Date.parse(info.State.StartedAt) : undefined;
+}
+
+/** `docker` as the engine module's `Engine`, with an address for its messages. */
+function engineOf(docker: Docker): Engine {
+  const modem = docker.modem as { socketPath?: string; host?: string; port?: number };
+  const address = modem.socketPath
+    ? `unix://${modem.socketPath}`
+    : `tcp://${modem.host ?? "?"}:${modem.port ?? "?"}`;
+  return {
+    docker,
+    resolved: {
+      address,
+      transport: modem.socketPath
+        ? { kind: "unix", socketPath: modem.socketPath }
+        : { kind: "tcp", hostname: modem.host ?? "", port: modem.port ?? 0 },
+    },
+  };
+}
+
 /**
  * Waits (bounded) until the container's health is `healthy`. Fails fast when it turns
  * `unhealthy` or stops, with the last health-check output and log lines.
@@ -378,12 +406,7 @@ async function waitHealthy(
     const info = await docker.getContainer(id).inspect();
     const health = info.State.Health;
     if (health?.Status === "healthy") {
-      const observedMs = Date.now() - startedAt;
-      const firstPass = health.Log?.find((entry) => entry.ExitCode === 0);
-      const engineMs = firstPass
-        ? Date.parse(firstPass.End) - Date.parse(info.State.StartedAt)
-        : undefined;
-      return { observedMs, engineMs };
+      return { observedMs: Date.now() - startedAt, engineMs: engineTimeToHealthy(info) };
     }
     const lastCheck = health?.Log?.[health.Log.length - 1];
     const why = async (state: string) =>
@@ -428,7 +451,18 @@ async function createAndStart(docker: Docker, rc: RunningContainer): Promise<voi
   await created.start();
   const hasHealthcheck =
     rc.spec.create.Healthcheck !== undefined && rc.spec.create.Healthcheck.Test?.[0] !== "NONE";
-  if (hasHealthcheck) {
+  if (hasHealthcheck && rc.healthWait) {
+    // The component's own wait (src/engine/health.ts), as its dynamic provider runs it.
+    try {
+      await waitUntilHealthy(engineOf(docker), created.id, rc.healthWait);
+    } catch (err) {
+      throw new Error(
+        `${(err as Error).message}\n--- last log lines ---\n${await containerLogs(docker, created.id)}`,
+      );
+    }
+    rc.timeToHealthyMs = Date.now() - startedAt;
+    rc.engineTimeToHealthyMs = engineTimeToHealthy(await created.inspect());
+  } else if (hasHealthcheck) {
     const timeout = rc.spec.wait ? rc.spec.waitTimeoutSeconds : DEFAULT_HEALTH_TIMEOUT_S;
     const healthy = await waitHealthy(docker, created.id, timeout, startedAt);
     rc.timeToHealthyMs = healthy.observedMs;
@@ -468,7 +502,8 @@ export interface RunDeclaredOptions {
 
 /**
  * Creates the declared docker resources on the real engine (the local one, or `options.docker`):
- * volumes first, then each container (create, upload files, start, wait for health). Images are
+ * volumes first, then each container (create, upload files, start, wait for health: with the
+ * code of a declared HealthyContainer for it, else the harness's own polling). Images are
  * never pulled: a declared `RemoteImage` must exist in that engine. Any other custom resource
  * except tls and random ones (which the mocks answer completely) throws, e.g. another docker type
  * or a dynamic provider, so a new kind of resource is never silently left out. On failure
@@ -507,10 +542,18 @@ export async function runDeclared(
       // the mocks (their outputs are already in the docker inputs). Anything else would have an
       // effect the harness does not reproduce, so it must not be silently left out.
       if (!r.custom || /^(tls|random):/.test(r.type)) continue;
-      if (![CONTAINER_TYPE, VOLUME_TYPE, REMOTE_IMAGE_TYPE].includes(r.type)) {
+      if (
+        ![CONTAINER_TYPE, VOLUME_TYPE, REMOTE_IMAGE_TYPE, HEALTHY_CONTAINER_TYPE].includes(r.type)
+      ) {
         throw new Error(
           `declared ${r.type} "${r.name}" is not run by the harness (not supported yet)`,
         );
+      }
+    }
+    for (const w of resources.filter((x) => x.type === HEALTHY_CONTAINER_TYPE)) {
+      const target = unwrapSecrets(w.inputs).container;
+      if (!resources.some((r) => r.type === CONTAINER_TYPE && r.id === target)) {
+        throw new Error(`declared HealthyContainer "${w.name}" waits for no declared container`);
       }
     }
     for (const r of resources.filter((x) => x.type === REMOTE_IMAGE_TYPE)) {
@@ -527,7 +570,20 @@ export async function runDeclared(
     for (const r of resources.filter((x) => x.type === CONTAINER_TYPE)) {
       const spec = containerSpec(unwrapSecrets(r.inputs), ownerLabels());
       spec.create.name ??= r.name;
-      const rc: RunningContainer = { resourceName: r.name, name: spec.create.name, id: "", spec };
+      const waits = resources.filter(
+        (w) => w.type === HEALTHY_CONTAINER_TYPE && unwrapSecrets(w.inputs).container === r.id,
+      );
+      const rc: RunningContainer = {
+        resourceName: r.name,
+        name: spec.create.name,
+        id: "",
+        spec,
+        ...(waits.length > 0
+          ? {
+              healthWait: { timeoutSeconds: Number(unwrapSecrets(waits[0].inputs).timeoutSeconds) },
+            }
+          : {}),
+      };
       containers.push(rc);
       await createAndStart(docker, rc);
     }

@@ -1,5 +1,5 @@
 /**
- * Which engine the images module talks to (engine/connection.ts): the docker provider's settings,
+ * Which engine the images module talks to (src/engine/connection.ts): the docker provider's settings,
  * else the environment as the docker provider and CLI read it; and a fake engine behind mutual TLS
  * (`tcp://` with CA, client certificate and key material) reached by dockerode and undici.
  */
@@ -9,7 +9,7 @@ import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { selfSignedCertificate } from "../support/certs";
-import * as connection from "../../src/images/engine/connection";
+import * as connection from "../../src/engine/connection";
 import { exportIntoImport } from "../../src/images/engine/transfer";
 import { inspectImage } from "../../src/images/engine/inspect";
 

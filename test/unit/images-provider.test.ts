@@ -1,5 +1,6 @@
 /**
- * The images module's dynamic providers (FlattenedImage, ImageFacts) serialized exactly as
+ * The dynamic providers that talk to a Docker engine (the images module's FlattenedImage and
+ * ImageFacts, the engine module's HealthyContainer) serialized exactly as
  * `pulumi.dynamic.Resource` stores them, then rebuilt and run in a separate plain `node` process,
  * as Pulumi's provider host does: from the TypeScript sources under ts-node (local modules
  * captured by value) and from compiled JavaScript installed in node_modules (captured by
@@ -36,15 +37,17 @@ function node(script: string, cwd: string, env: Record<string, string> = {}): st
   }
 }
 
-function serializerScript(providersModule: string, out: string): string {
+function serializerScript(providersModule: string, healthModule: string, out: string): string {
   return `
 const { flattenProvider, imageFactsProvider } = require(${JSON.stringify(providersModule)});
+const { healthyContainerProvider } = require(${JSON.stringify(healthModule)});
 const sc = require("@pulumi/pulumi/runtime/closure/serializeClosure");
-Promise.all([flattenProvider, imageFactsProvider].map((p) => sc.serializeFunction(() => p, { allowSecrets: true })))
-  .then(([flatten, facts]) => {
+Promise.all([flattenProvider, imageFactsProvider, healthyContainerProvider].map((p) => sc.serializeFunction(() => p, { allowSecrets: true })))
+  .then(([flatten, facts, health]) => {
     require("fs").writeFileSync(${JSON.stringify(out)}, JSON.stringify({
       flatten: { text: flatten.text, containsSecrets: flatten.containsSecrets },
       facts: { text: facts.text, containsSecrets: facts.containsSecrets },
+      health: { text: health.text, containsSecrets: health.containsSecrets },
     }));
   }).catch((e) => { console.error(e); process.exit(1); });
 `;
@@ -61,6 +64,7 @@ const requireFromString = require(${JSON.stringify(requireFromString)});
 const texts = JSON.parse(fs.readFileSync(${JSON.stringify(serialized)}, "utf8"));
 const flatten = requireFromString(texts.flatten.text).handler();
 const facts = requireFromString(texts.facts.text).handler();
+const health = requireFromString(texts.health.text).handler();
 (async () => {
   const checked = await flatten.check({}, { source: "a:1", imageName: "b:1", push: "false", keepImage: false });
   const olds = { source: "a:1", imageName: "b:1", push: false, keepImage: false, sourceImageId: "sha256:1",
@@ -70,11 +74,19 @@ const facts = requireFromString(texts.facts.text).handler();
   const unreachable = await flatten.create({ source: "a:1", imageName: "b:1", push: false, keepImage: false,
     engine: { host: "unix:///nonexistent/docker.sock" } }).then(() => "created", (e) => e.message);
   const factsCheck = await facts.check({}, { image: "", engine: { host: 1 } });
+  const healthCheck = await health.check({}, { container: "", timeoutSeconds: 0.5, engine: { host: 1 } });
+  const healthDiff = await health.diff("id", { container: "a", timeoutSeconds: 60,
+    engineAddress: "unix:///var/run/docker.sock" }, { container: "b", timeoutSeconds: 60 });
+  const healthUnreachable = await health.create({ container: "a", timeoutSeconds: 5,
+    engine: { host: "unix:///nonexistent/docker.sock" } }).then(() => "created", (e) => e.message);
   console.log(JSON.stringify({
     failures: checked.failures.map((f) => f.property),
     replaces: diff.replaces,
     unreachable,
     factsFailures: factsCheck.failures.map((f) => f.property),
+    healthFailures: healthCheck.failures.map((f) => f.property),
+    healthReplaces: healthDiff.replaces,
+    healthUnreachable,
   }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
@@ -88,6 +100,11 @@ function expectHostRun(result: string): void {
       /^cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker.sock: .*ENOENT/,
     ),
     factsFailures: ["image", "engine.host"],
+    healthFailures: ["container", "timeoutSeconds", "engine.host"],
+    healthReplaces: ["container"],
+    healthUnreachable: expect.stringMatching(
+      /^cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker.sock: .*ENOENT/,
+    ),
   });
 }
 
@@ -100,7 +117,7 @@ function expectCleanText(text: string): void {
   expect(text).not.toContain("llhttp");
 }
 
-describe("images providers serialization", () => {
+describe("engine providers serialization", () => {
   it("from the TypeScript sources (ts-node): local modules by value, npm modules by name, runs in a plain node host", () => {
     const out = path.join(tmp, "serialized.json");
     const script = path.join(tmp, "serialize.js");
@@ -108,11 +125,16 @@ describe("images providers serialization", () => {
       script,
       `require("ts-node").register({ transpileOnly: true, project: ${JSON.stringify(
         path.join(REPO, "tsconfig.json"),
-      )} });\n` + serializerScript(path.join(REPO, "src/images/engine/providers.ts"), out),
+      )} });\n` +
+        serializerScript(
+          path.join(REPO, "src/images/engine/providers.ts"),
+          path.join(REPO, "src/engine/health-provider.ts"),
+          out,
+        ),
     );
     node(script, REPO, { NODE_PATH: path.join(REPO, "node_modules") });
-    const { flatten, facts } = JSON.parse(fs.readFileSync(out, "utf8"));
-    for (const { text, containsSecrets } of [flatten, facts]) {
+    const { flatten, facts, health } = JSON.parse(fs.readFileSync(out, "utf8"));
+    for (const { text, containsSecrets } of [flatten, facts, health]) {
       expect(containsSecrets).toBe(false);
       expectCleanText(text);
       expect(text).toContain('require("dockerode")');
@@ -131,7 +153,7 @@ describe("images providers serialization", () => {
   it("from compiled JavaScript installed in node_modules: local modules required by package path", () => {
     const project = path.join(tmp, "project");
     const pkg = path.join(project, "node_modules", "pulumi-secure-registry");
-    for (const dir of ["images/engine", "common"]) {
+    for (const dir of ["images/engine", "engine", "common"]) {
       fs.mkdirSync(path.join(pkg, "bin", dir), { recursive: true });
       for (const file of fs.readdirSync(path.join(REPO, "src", dir))) {
         if (!file.endsWith(".ts")) continue;
@@ -162,16 +184,25 @@ describe("images providers serialization", () => {
     const script = path.join(project, "serialize.js");
     fs.writeFileSync(
       script,
-      serializerScript("pulumi-secure-registry/bin/images/engine/providers.js", out),
+      serializerScript(
+        "pulumi-secure-registry/bin/images/engine/providers.js",
+        "pulumi-secure-registry/bin/engine/health-provider.js",
+        out,
+      ),
     );
     node(script, project);
-    const { flatten, facts } = JSON.parse(fs.readFileSync(out, "utf8"));
-    for (const { text, containsSecrets } of [flatten, facts]) {
+    const { flatten, facts, health } = JSON.parse(fs.readFileSync(out, "utf8"));
+    for (const { text, containsSecrets } of [flatten, facts, health]) {
       expect(containsSecrets).toBe(false);
       expectCleanText(text);
       expect(text).not.toContain("function __flattenImage");
-      expect(text).toMatch(/require\("pulumi-secure-registry\/bin\/images\/engine\/[a-z]+\.js"\)/);
+      expect(text).not.toContain("function __connectEngine");
+      expect(text).toContain('require("pulumi-secure-registry/bin/engine/connection.js")');
     }
+    expect(facts.text).toMatch(
+      /require\("pulumi-secure-registry\/bin\/images\/engine\/[a-z]+\.js"\)/,
+    );
+    expect(health.text).toContain('require("pulumi-secure-registry/bin/engine/health.js")');
     expect(flatten.text).toContain(
       'require("pulumi-secure-registry/bin/images/engine/flatten.js")',
     );

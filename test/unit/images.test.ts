@@ -361,7 +361,7 @@ describe("exportIntoImport against a fake engine socket", () => {
   async function withFakeEngine(
     exportBody: string | string[],
     importAnswer: string,
-    test: (engine: import("../../src/images/engine").Engine) => Promise<void>,
+    test: (engine: import("../../src/engine/connection").Engine) => Promise<void>,
     transport: "unix" | "ssh" = "unix",
     importsToCut = 0,
   ): Promise<{ importRequest: string; importBody?: string; exports: number; listings: number }> {

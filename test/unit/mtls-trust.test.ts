@@ -41,6 +41,7 @@ async function declare(name: string, args: Parameters<typeof newRegistry>[1]) {
     outputOf(registry.trust!.files),
     outputOf(registry.clientCertificates),
     outputOf(registry.container.id),
+    outputOf(registry.healthy.id),
   ]);
   expect(mocks.rejections).toEqual([]);
   return { registry, files, pairs };

@@ -311,7 +311,11 @@ type Upload = { file: string; content: string; permissions: string };
 
 /** `settled` for a SecureRegistry and each component it declares. */
 async function settledRegistry(registry: SecureRegistry): Promise<void> {
-  await outputOf(registry.container.id);
+  await Promise.all([
+    outputOf(registry.container.id),
+    outputOf(registry.healthy.id),
+    outputOf(registry.healthy.id),
+  ]);
   for (const c of [
     registry,
     registry.certificates,

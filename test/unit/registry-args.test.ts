@@ -39,6 +39,7 @@ async function declare(name: string, args: SecureRegistryArgs) {
   const registry = new SecureRegistry(name, { ...args, tls: { ...ecdsa, ...args.tls } });
   await Promise.all([
     outputOf(registry.container.id),
+    outputOf(registry.healthy.id),
     outputOf(registry.dockerConfigJson),
     outputOf(registry.caCertPem),
   ]);
@@ -454,7 +455,12 @@ describe("no diff on a second run, with every new input", () => {
     ];
     const settle = async (registries: SecureRegistry[]) => {
       for (const r of registries) {
-        await Promise.all([outputOf(r.container.id), outputOf(r.htpasswd), outputOf(r.caCertPem)]);
+        await Promise.all([
+          outputOf(r.container.id),
+          outputOf(r.healthy.id),
+          outputOf(r.htpasswd),
+          outputOf(r.caCertPem),
+        ]);
       }
     };
     await settle(program());

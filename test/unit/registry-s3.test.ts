@@ -37,7 +37,11 @@ beforeEach(() => {
 
 async function declare(name: string, args: SecureRegistryArgs) {
   const registry = new SecureRegistry(name, { ...args, tls: { keyAlgorithm: "ECDSA" } });
-  await Promise.all([outputOf(registry.container.id), outputOf(registry.dockerConfigJson)]);
+  await Promise.all([
+    outputOf(registry.container.id),
+    outputOf(registry.healthy.id),
+    outputOf(registry.dockerConfigJson),
+  ]);
   expect(mocks.rejections).toEqual([]);
   const container = mocks.find(CONTAINER, `${name}-container`);
   const plain = unwrapSecrets(container.inputs);

@@ -33,7 +33,11 @@ const ecdsa = { keyAlgorithm: "ECDSA" as const };
 describe("SecureRegistry trust", () => {
   it("declares no trust and touches no host file by default", async () => {
     const registry = new SecureRegistry("plain", { tls: ecdsa });
-    await outputOf(registry.container.id);
+    await Promise.all([
+      outputOf(registry.container.id),
+      outputOf(registry.healthy.id),
+      outputOf(registry.healthy.id),
+    ]);
     expect(registry.trust).toBeUndefined();
     expect(mocks.findAll("secure-registry:trust:RegistryClientTrust")).toEqual([]);
   });
@@ -83,7 +87,11 @@ describe("SecureRegistry trust", () => {
 
   it.each([undefined, null, false])("trust: %p leaves this host alone", async (trust) => {
     const registry = new SecureRegistry("off", { tls: ecdsa, trust: trust as never });
-    await outputOf(registry.container.id);
+    await Promise.all([
+      outputOf(registry.container.id),
+      outputOf(registry.healthy.id),
+      outputOf(registry.healthy.id),
+    ]);
     expect(registry.trust).toBeUndefined();
     expect(mocks.findAll(TRUST_FILES_TYPE)).toEqual([]);
   });

@@ -21,6 +21,7 @@ const IMAGE_ID = `sha256:${"c".repeat(64)}`;
 const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
+const HEALTHY = "pulumi-nodejs:dynamic/secure-registry:HealthyContainer";
 
 let mocks: RecordingMocks;
 beforeEach(() => {
@@ -46,6 +47,7 @@ async function declare(name: string, args: SecureRegistryArgs = {}) {
   );
   await Promise.all([
     outputOf(registry.container.id),
+    outputOf(registry.healthy.id),
     ...(registry.volume ? [outputOf(registry.volume.id)] : []),
     outputOf(registry.dockerConfigJson),
   ]);
@@ -223,8 +225,17 @@ describe("SecureRegistry defaults", () => {
     const { plain, options } = await declare("health");
     expect(plain.healthcheck).toEqual(registryHealthcheck());
     expect(plain.healthcheck.interval).toBe("250ms");
-    expect(plain.wait).toBe(true);
-    expect(plain.waitTimeout).toBe(60);
+    // pulumi up waits through the component's HealthyContainer, not the provider's 1 s polling.
+    expect(plain.wait).toBe(false);
+    expect(plain.waitTimeout).toBeUndefined();
+    const wait = mocks.find(HEALTHY, "health-healthy");
+    expect(unwrapSecrets(wait.inputs)).toEqual(
+      expect.objectContaining({
+        container: mocks.find("docker:index/container:Container", "health-container").id,
+        timeoutSeconds: 60,
+      }),
+    );
+    expect(typeof wait.inputs.__provider).toBe("string");
     expect(options["health-container"].replaceOnChanges).toEqual(["healthcheck"]);
     expect(options["health-container"].deleteBeforeReplace).toBe(true);
   });
@@ -392,7 +403,11 @@ describe("SecureRegistry options", () => {
       hostname: "reg.test",
       tls: { certPem, privateKeyPem, caCertPem },
     });
-    await outputOf(registry.container.id);
+    await Promise.all([
+      outputOf(registry.container.id),
+      outputOf(registry.healthy.id),
+      outputOf(registry.healthy.id),
+    ]);
     const plain = unwrapSecrets(mocks.find(CONTAINER).inputs);
     expect(upload(plain, "/certs/domain.crt").content).toBe(certPem);
     expect(upload(plain, "/certs/domain.key").content).toBe(privateKeyPem);
@@ -418,7 +433,11 @@ describe("SecureRegistry options", () => {
     const firstRun = mocks.resources;
     const second = setupMocks({ priorState: firstRun, resolveImageId: () => IMAGE_ID });
     const registry = new SecureRegistry("stable", { ...args, tls: { keyAlgorithm: "ECDSA" } });
-    await outputOf(registry.container.id);
+    await Promise.all([
+      outputOf(registry.container.id),
+      outputOf(registry.healthy.id),
+      outputOf(registry.healthy.id),
+    ]);
     const summary = (rs: DeclaredResource[]) =>
       rs.map((r) => [r.type, r.name, unwrapSecrets(r.inputs)]);
     expect(summary(second.resources)).toEqual(summary(firstRun));

@@ -17,8 +17,8 @@
  * Imports only sibling engine modules: the dynamic providers carry them (see providers.ts).
  */
 import type Dockerode = require("dockerode");
-import type { Engine } from "./connection";
-import { describeError } from "./connection";
+import type { Engine } from "../../engine/connection";
+import { describeError } from "../../engine/connection";
 import { engineOf, EngineOptions, inspectImage, resolveImageId } from "./inspect";
 import { planFlatten, splitImageName, tarWithOneFile } from "./plan";
 import { readProgress } from "./progress";

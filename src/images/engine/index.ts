@@ -1,5 +1,4 @@
-// Docker Engine I/O for the images module: connection, inspection, flattening, dynamic providers.
-export * from "./connection";
+// Docker Engine I/O for the images module: inspection, flattening, dynamic providers.
 export * from "./flatten";
 export * from "./inspect";
 export * from "./plan";

@@ -3,7 +3,7 @@
  *
  * No imports but types: the dynamic providers carry this module (see providers.ts).
  */
-import { connectEngine, describeError, Engine, EngineConnection } from "./connection";
+import { connectEngine, describeError, Engine, EngineConnection } from "../../engine/connection";
 
 /** One entry of `docker image history`, oldest first. */
 export interface ImageLayer {

@@ -3,9 +3,9 @@
  *
  * How they survive serialization: Pulumi stores each provider object in state as source text made
  * by its closure serializer (see src/trust/provider.ts for the details). The methods call plain
- * functions of the sibling engine modules, which import nothing but each other, types and
- * `../../common/names` (import-free), and require Node built-ins and npm modules (`dockerode`,
- * `undici`) inside their functions:
+ * functions of the sibling engine modules and of `src/engine/` (the connection), which import
+ * nothing but each other, types and `../../common/names` (import-free), and require Node
+ * built-ins and npm modules (`dockerode`, `undici`) inside their functions:
  *  - from this repository (ts-node or compiled) the sibling modules are captured by value;
  *  - installed in node_modules they are captured by reference
  *    (`require("pulumi-secure-registry/bin/images/engine/flatten.js")`);
@@ -16,14 +16,12 @@
  * and runs them in a plain node process, in both layouts.
  */
 import * as names from "../../common/names";
-import type { EngineConnection } from "./connection";
-import * as connection from "./connection";
+import * as connection from "../../engine/connection";
+import type { EngineSettings, InputFailure } from "../../engine/settings";
+import { checkEngineSettings, connectionOf } from "../../engine/settings";
 import type { FlattenResult, RegistryAuth } from "./flatten";
 import * as flatten from "./flatten";
 import * as inspect from "./inspect";
-
-/** The docker provider's connection minus the client key, which travels apart as a secret. */
-export type EngineSettings = Omit<EngineConnection, "keyMaterial">;
 
 /** Inputs of the FlattenedImage dynamic resource, after `check`. */
 export interface FlattenInputs {
@@ -58,49 +56,8 @@ export interface FlattenOutputs extends FlattenResult {
   readonly engineAddress?: string;
 }
 
-type Failure = { property: string; reason: string };
-
 function isText(value: unknown): value is string {
   return typeof value === "string" && value.trim() !== "";
-}
-
-/** Problems of the engine settings a resource received (shape only; reachability comes later). */
-export function checkEngineSettings(
-  engine: unknown,
-  engineKey: unknown,
-  failures: Failure[],
-): void {
-  if (engine !== undefined && engine !== null) {
-    if (typeof engine !== "object" || Array.isArray(engine)) {
-      failures.push({
-        property: "engine",
-        reason: "engine must be an object of connection settings",
-      });
-    } else {
-      const settings = engine as Record<string, unknown>;
-      for (const key of ["host", "caMaterial", "certMaterial", "certPath", "context"]) {
-        if (settings[key] !== undefined && typeof settings[key] !== "string") {
-          failures.push({ property: `engine.${key}`, reason: `engine.${key} must be text` });
-        }
-      }
-      const sshOpts = settings.sshOpts;
-      if (
-        sshOpts !== undefined &&
-        (!Array.isArray(sshOpts) || !sshOpts.every((option) => typeof option === "string"))
-      ) {
-        failures.push({
-          property: "engine.sshOpts",
-          reason: "engine.sshOpts must be a list of text",
-        });
-      }
-    }
-  }
-  if (engineKey !== undefined && typeof engineKey !== "string") {
-    failures.push({
-      property: "engineKey",
-      reason: "the docker provider's keyMaterial must be text",
-    });
-  }
 }
 
 /**
@@ -108,8 +65,10 @@ export function checkEngineSettings(
  * at construction; these are the values that were Outputs, or came from another program).
  * Booleans must be booleans: `push: "false"` is refused, never taken as true.
  */
-export function checkFlattenInputs(news: Partial<Record<keyof FlattenInputs, unknown>>): Failure[] {
-  const failures: Failure[] = [];
+export function checkFlattenInputs(
+  news: Partial<Record<keyof FlattenInputs, unknown>>,
+): InputFailure[] {
+  const failures: InputFailure[] = [];
   if (!isText(news.source)) {
     failures.push({
       property: "source",
@@ -154,18 +113,6 @@ export function checkFlattenInputs(news: Partial<Record<keyof FlattenInputs, unk
   }
   checkEngineSettings(news.engine, news.engineKey, failures);
   return failures;
-}
-
-/** The connection the inputs or state describe, with the key put back. */
-export function connectionOf(values: {
-  engine?: EngineSettings;
-  engineKey?: string;
-}): EngineConnection | undefined {
-  if (!values.engine && !values.engineKey) return undefined;
-  return {
-    ...(values.engine ?? {}),
-    ...(values.engineKey ? { keyMaterial: values.engineKey } : {}),
-  };
 }
 
 export const flattenProvider = {
@@ -298,7 +245,7 @@ export async function imageFacts(
  */
 export const imageFactsProvider = {
   async check(_olds: ImageFactsInputs, news: ImageFactsInputs) {
-    const failures: Failure[] = [];
+    const failures: InputFailure[] = [];
     if (!isText(news.image))
       failures.push({ property: "image", reason: "image must name an image" });
     checkEngineSettings(news.engine, news.engineKey, failures);

@@ -11,8 +11,8 @@
  *
  * Imports only sibling engine modules: the dynamic providers carry them (see providers.ts).
  */
-import type { Engine, EngineTransport } from "./connection";
-import { describeError, sshDiagnostics } from "./connection";
+import type { Engine, EngineTransport } from "../../engine/connection";
+import { describeError, sshDiagnostics } from "../../engine/connection";
 import { readProgress } from "./progress";
 
 /** How long the export may stall (no headers or no bytes), and how long the import may take to answer once it has everything. */

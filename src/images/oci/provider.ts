@@ -1,7 +1,7 @@
 /**
  * The dynamic provider behind RegistryFlattenedImage.
  *
- * Serialization (see src/trust/provider.ts and src/images/engine.ts): Pulumi stores this object
+ * Serialization (see src/trust/provider.ts and src/images/engine/providers.ts): Pulumi stores this object
  * in state as JavaScript text. Its methods call plain functions of this file and of flatten.ts,
  * whose local modules (client, merge, compression, image, common/names) the closure serializer
  * carries by value; they import nothing but types at the top and require Node built-ins and npm

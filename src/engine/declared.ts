@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { EngineSettings } from "./engine/providers";
+import type { EngineSettings } from "./settings";
 
-/** The engine inputs of the images module's dynamic resources. */
+/** The engine inputs of a dynamic resource that acts on its component's Docker engine. */
 export interface DeclaredEngine {
   /** The docker provider's connection settings; undefined when nothing is declared. */
   readonly engine?: pulumi.Input<EngineSettings>;

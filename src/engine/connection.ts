@@ -1,5 +1,6 @@
 /**
- * Which Docker engine the images module talks to, and how.
+ * Which Docker engine the dynamic resources of a component talk to (the images module's, and
+ * SecureRegistry's HealthyContainer), and how.
  *
  * A component's docker provider (`opts.provider` / `opts.providers.docker`) declares the
  * connection: `host`, TLS material or a `certPath`, `context`. When it declares none, this module
