@@ -22,7 +22,8 @@ function defined(settings: Record<string, string | string[] | undefined>): Engin
 }
 
 /**
- * The Docker engine `component`'s docker provider points at, as inputs for a dynamic resource:
+ * The Docker engine `component`'s docker provider points at (none: the default provider's), as
+ * inputs for a dynamic resource:
  * `opts.provider` / `opts.providers.docker` (own or inherited from a parent), else the default
  * docker provider's stack configuration (`docker:host`, `docker:certPath`, ...), which is how
  * that provider is configured. With neither, nothing is declared and the dynamic provider uses
@@ -32,8 +33,8 @@ function defined(settings: Record<string, string | string[] | undefined>): Engin
  * A provider's `sshOpts` cannot be read back from a `docker.Provider` (it is not an output);
  * ssh options come from `~/.ssh/config` or `DOCKER_SSH_OPTS`, as for the docker provider.
  */
-export function declaredEngine(component: pulumi.Resource): DeclaredEngine {
-  const provider = component.getProvider("docker::");
+export function declaredEngine(component: pulumi.Resource | undefined): DeclaredEngine {
+  const provider = component?.getProvider("docker::");
   if (provider !== undefined && docker.Provider.isInstance(provider)) {
     return {
       engine: pulumi

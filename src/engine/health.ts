@@ -29,6 +29,25 @@ export interface HealthWaitResult {
   readonly waitedMs: number;
 }
 
+/** How long opening the event stream may take before the wait goes on without it. */
+const SUBSCRIBE_TIMEOUT_MS = 10_000;
+/** The least time an inspect is given, even at the deadline. */
+const INSPECT_TIMEOUT_MS = 10_000;
+
+/** `promise`, or a rejection after `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${Math.round(ms / 1000)} s`)),
+        ms,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** What one inspect says: healthy, still starting, or a reason it will not become healthy. */
 type Verdict =
   | { readonly kind: "healthy"; readonly id: string }
@@ -114,21 +133,30 @@ export async function waitUntilHealthy(
     news = true;
     wake?.();
   };
-  let events: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
-  try {
-    events = await engine.docker.getEvents({
-      // Health changes, exits and removal; not the exec events every probe makes.
-      filters: {
-        type: ["container"],
-        container: [container],
-        event: ["health_status", "die", "destroy"],
-      },
-    });
+  type EventStream = NodeJS.ReadableStream & { destroy?: () => void };
+  const subscribing = engine.docker.getEvents({
+    // Health changes, exits and removal; not the exec events every probe makes.
+    filters: {
+      type: ["container"],
+      container: [container],
+      event: ["health_status", "die", "destroy"],
+    },
+  }) as Promise<EventStream>;
+  let abandoned = false;
+  // An engine slow to open the stream leaves the periodic inspect; a late stream is closed.
+  subscribing.then(
+    (stream) => {
+      if (abandoned) stream.destroy?.();
+    },
+    () => undefined,
+  );
+  const events = await within(subscribing, SUBSCRIBE_TIMEOUT_MS).catch(() => undefined);
+  if (events) {
     events.on("data", signal);
     // An ended stream leaves the periodic inspect.
     events.on("error", signal);
-  } catch {
-    events = undefined;
+  } else {
+    abandoned = true;
   }
 
   try {
@@ -137,7 +165,10 @@ export async function waitUntilHealthy(
       news = false;
       let state: ContainerState;
       try {
-        state = (await engine.docker.getContainer(container).inspect()) as ContainerState;
+        state = (await within(
+          engine.docker.getContainer(container).inspect(),
+          Math.max(deadline - Date.now(), INSPECT_TIMEOUT_MS),
+        )) as ContainerState;
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode === 404) {
           throw fail(name, "no longer exists");
@@ -166,6 +197,7 @@ export async function waitUntilHealthy(
       }
     }
   } finally {
+    abandoned = true;
     events?.removeListener("data", signal);
     events?.destroy?.();
   }
