@@ -11,7 +11,7 @@
 import * as connection from "./connection";
 import * as health from "./health";
 import type { EngineSettings, InputFailure } from "./settings";
-import { checkEngineSettings, connectionOf } from "./settings";
+import { checkEngineSettings, connectionOf, engineSettingsDiff } from "./settings";
 
 /** Inputs of the HealthyContainer dynamic resource. */
 export interface HealthyContainerInputs {
@@ -66,13 +66,10 @@ export const healthyContainerProvider = {
   async diff(_id: string, olds: HealthyContainerOutputs, news: HealthyContainerInputs) {
     const replaces: string[] = [];
     if (olds.container !== news.container) replaces.push("container");
-    const address = connection.resolveEngine(connectionOf(news)).address;
-    if (olds.engineAddress !== address) replaces.push("engine");
+    const engine = engineSettingsDiff(olds, news);
+    if (engine.replace) replaces.push("engine");
     const changes =
-      replaces.length > 0 ||
-      olds.timeoutSeconds !== news.timeoutSeconds ||
-      JSON.stringify(olds.engine ?? null) !== JSON.stringify(news.engine ?? null) ||
-      (olds.engineKey ?? null) !== (news.engineKey ?? null);
+      replaces.length > 0 || olds.timeoutSeconds !== news.timeoutSeconds || engine.changed;
     return { changes, replaces, deleteBeforeReplace: false };
   },
 

@@ -2,9 +2,11 @@
  * The docker provider's connection as dynamic resources carry it: the settings in plain inputs,
  * the client key apart as a secret, and the shape checks their providers run.
  *
- * No imports but types: the dynamic providers carry this module (see src/images/engine/providers.ts).
+ * No imports but its sibling connection.ts: the dynamic providers carry this module (see
+ * src/images/engine/providers.ts).
  */
 import type { EngineConnection } from "./connection";
+import { resolveEngine } from "./connection";
 
 /** A problem with one input, in the shape dynamic providers' `check` returns. */
 export interface InputFailure {
@@ -63,5 +65,23 @@ export function connectionOf(values: {
   return {
     ...(values.engine ?? {}),
     ...(values.engineKey ? { keyMaterial: values.engineKey } : {}),
+  };
+}
+
+/**
+ * How the engine settings show in a dynamic resource's diff: another engine address (`replace`)
+ * means what the resource made or watched is elsewhere; other settings for the same address
+ * (`changed`, e.g. rotated TLS material) are updated in place.
+ */
+export function engineSettingsDiff(
+  olds: { engine?: EngineSettings; engineKey?: string; engineAddress?: string },
+  news: { engine?: EngineSettings; engineKey?: string },
+): { replace: boolean; changed: boolean } {
+  const address = resolveEngine(connectionOf(news)).address;
+  return {
+    replace: olds.engineAddress !== undefined && olds.engineAddress !== address,
+    changed:
+      JSON.stringify(olds.engine ?? null) !== JSON.stringify(news.engine ?? null) ||
+      (olds.engineKey ?? null) !== (news.engineKey ?? null),
   };
 }

@@ -505,8 +505,9 @@ export interface RunDeclaredOptions {
  * volumes first, then each container (create, upload files, start, wait for health: with the
  * code of a declared HealthyContainer for it, else the harness's own polling). Images are
  * never pulled: a declared `RemoteImage` must exist in that engine. Any other custom resource
- * except tls and random ones (which the mocks answer completely) throws, e.g. another docker type
- * or a dynamic provider, so a new kind of resource is never silently left out. On failure
+ * except tls and random ones (which the mocks answer completely) and HealthyContainer throws, e.g.
+ * another docker type or another dynamic provider, so a new kind of resource is never silently
+ * left out. On failure
  * everything created so far is removed.
  */
 export async function runDeclared(

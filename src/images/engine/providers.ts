@@ -18,7 +18,7 @@
 import * as names from "../../common/names";
 import * as connection from "../../engine/connection";
 import type { EngineSettings, InputFailure } from "../../engine/settings";
-import { checkEngineSettings, connectionOf } from "../../engine/settings";
+import { checkEngineSettings, connectionOf, engineSettingsDiff } from "../../engine/settings";
 import type { FlattenResult, RegistryAuth } from "./flatten";
 import * as flatten from "./flatten";
 import * as inspect from "./inspect";
@@ -133,17 +133,13 @@ export const flattenProvider = {
     }
     if ((news.registry?.server ?? undefined) !== (olds.registryServer ?? undefined))
       replaces.push("registry");
-    const address = connection.resolveEngine(connectionOf(news)).address;
-    if (olds.engineAddress !== undefined && olds.engineAddress !== address) replaces.push("engine");
+    const engine = engineSettingsDiff(olds, news);
+    if (engine.replace) replaces.push("engine");
     const currentSource =
       news.sourceImageId ??
       (await inspect.resolveImageId(news.source, { connection: connectionOf(news) }));
     if (currentSource !== olds.sourceImageId) replaces.push("sourceImageId");
-    const changes =
-      replaces.length > 0 ||
-      olds.keepImage !== news.keepImage ||
-      JSON.stringify(olds.engine ?? null) !== JSON.stringify(news.engine ?? null) ||
-      (olds.engineKey ?? null) !== (news.engineKey ?? null);
+    const changes = replaces.length > 0 || olds.keepImage !== news.keepImage || engine.changed;
     return { changes, replaces, deleteBeforeReplace: false };
   },
 
@@ -254,13 +250,9 @@ export const imageFactsProvider = {
   async diff(_id: string, olds: ImageFactsOutputs, news: ImageFactsInputs) {
     const replaces: string[] = [];
     if (olds.image !== news.image) replaces.push("image");
-    const address = connection.resolveEngine(connectionOf(news)).address;
-    if (olds.engineAddress !== undefined && olds.engineAddress !== address) replaces.push("engine");
-    const changes =
-      replaces.length > 0 ||
-      JSON.stringify(olds.engine ?? null) !== JSON.stringify(news.engine ?? null) ||
-      (olds.engineKey ?? null) !== (news.engineKey ?? null);
-    return { changes, replaces };
+    const engine = engineSettingsDiff(olds, news);
+    if (engine.replace) replaces.push("engine");
+    return { changes: replaces.length > 0 || engine.changed, replaces };
   },
   async create(inputs: ImageFactsInputs) {
     const facts = await imageFacts(inputs.image, { connection: connectionOf(inputs) });
