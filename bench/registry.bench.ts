@@ -297,8 +297,10 @@ async function startToHealthy(reg: RegistryDeployment) {
     const t0 = Date.now();
     await created.start();
     const startRequestMs = Date.now() - t0;
+    // Settled either way, so a failure is reported below rather than as an unhandled rejection.
     const component = waitUntilHealthy(local, created.id, { timeoutSeconds: 60 }).then(
-      () => Date.now() - t0,
+      () => ({ ms: Date.now() - t0 }),
+      (error: unknown) => ({ error }),
     );
     // The provider: inspect at once, then every second, until healthy (bounded).
     let providerMs = NaN;
@@ -313,8 +315,10 @@ async function startToHealthy(reg: RegistryDeployment) {
     if (Number.isNaN(providerMs)) throw new Error("the registry did not turn healthy in 60 s");
     const info = await created.inspect();
     const firstPass = info.State.Health?.Log?.find((entry) => entry.ExitCode === 0);
+    const waited = await component;
+    if ("error" in waited) throw waited.error;
     samples.push({
-      componentMs: await component,
+      componentMs: waited.ms,
       providerMs,
       healthyMs: firstPass ? Date.parse(firstPass.End) - t0 : NaN,
       startRequestMs,
