@@ -493,9 +493,9 @@ describe("exportIntoImport against a fake engine socket", () => {
       ["5\r\nhel", "5\r\nhello\r\n0\r\n\r\n"],
       '{"status":"sha256:abc"}\n',
       async (fake) => {
-        expect(
-          await engine.exportWithRetry(fake, fake.docker, "c1", new URLSearchParams(), "src", "a1"),
-        ).toBe("sha256:abc");
+        expect(await engine.exportWithRetry(fake, "c1", new URLSearchParams(), "src", "a1")).toBe(
+          "sha256:abc",
+        );
       },
       "ssh",
     );
@@ -512,9 +512,9 @@ describe("exportIntoImport against a fake engine socket", () => {
           .catch((caught: unknown) => caught);
         expect((cut as Error).message).toMatch(/importing the export of src was cut: /);
         expect(engine.isTransferCut(cut)).toBe(true);
-        expect(
-          await engine.exportWithRetry(fake, fake.docker, "c1", new URLSearchParams(), "src", "a1"),
-        ).toBe("sha256:abc");
+        expect(await engine.exportWithRetry(fake, "c1", new URLSearchParams(), "src", "a1")).toBe(
+          "sha256:abc",
+        );
       },
       "ssh",
       2,
@@ -528,7 +528,7 @@ describe("exportIntoImport against a fake engine socket", () => {
       "",
       async (fake) => {
         await expect(
-          engine.exportWithRetry(fake, fake.docker, "c1", new URLSearchParams(), "src", "a1"),
+          engine.exportWithRetry(fake, "c1", new URLSearchParams(), "src", "a1"),
         ).rejects.toThrow(
           /was cut: aborted; then exporting the container of src was cut: aborted\. Tried 2 times, nothing was imported; check the connection to ssh:\/\/root@fake\.example/,
         );
@@ -545,7 +545,7 @@ describe("exportIntoImport against a fake engine socket", () => {
       '{"error":"bad change"}\n',
       async (fake) => {
         await expect(
-          engine.exportWithRetry(fake, fake.docker, "c1", new URLSearchParams(), "src", "a1"),
+          engine.exportWithRetry(fake, "c1", new URLSearchParams(), "src", "a1"),
         ).rejects.toThrow(/importing the export of src failed: bad change/);
       },
       "ssh",

@@ -132,7 +132,6 @@ export const EXPORT_TRIES = 2;
 /** exportIntoImport, tried again (EXPORT_TRIES in all) when the hand-off is cut mid-stream. */
 export async function exportWithRetry(
   engine: Engine,
-  docker: Dockerode,
   containerId: string,
   query: URLSearchParams,
   source: string,
@@ -150,7 +149,7 @@ export async function exportWithRetry(
           `${cuts.join("; then ")}. Tried ${cuts.length} times, nothing was imported; check the connection to ${engine.resolved.address} (network, sshd limits such as MaxStartups) and run again.`,
         );
       }
-      await removeAttemptImages(docker, attempt);
+      await removeAttemptImages(engine.docker, attempt);
     }
   }
 }
@@ -269,14 +268,7 @@ export async function flattenImage(request: FlattenRequest): Promise<FlattenResu
       "platform",
       [source.os, source.architecture, source.variant].filter(Boolean).join("/"),
     );
-    let imageId = await exportWithRetry(
-      engine,
-      docker,
-      container.id,
-      query,
-      request.source,
-      attempt,
-    );
+    let imageId = await exportWithRetry(engine, container.id, query, request.source, attempt);
     await request.onImported?.(imageId);
     if (plan.followUpInstructions.length > 0) {
       imageId = await followUpBuild(docker, imageId, plan.followUpInstructions);

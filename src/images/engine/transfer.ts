@@ -176,6 +176,17 @@ export function isTransferCut(error: unknown): boolean {
   return (error as { transferCut?: unknown } | undefined)?.transferCut === true;
 }
 
+/**
+ * transferCut's error for a connection of `engine` cut mid-stream, with what its ssh process said.
+ * A response's "aborted" hides why the connection closed; the ssh process says once it has
+ * exited, which can follow the end of its output by a moment, hence the short wait.
+ */
+async function cutOverSsh(engine: Engine, message: string): Promise<Error> {
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const ssh = sshDiagnostics(engine);
+  return transferCut(`${message}${ssh ? ` (ssh: ${ssh})` : ""}`);
+}
+
 /** Whether `error` is a connection closing under a request, not an answer of the engine. */
 function isConnectionCut(error: unknown): boolean {
   const { code, statusCode } = (error ?? {}) as { code?: unknown; statusCode?: unknown };
@@ -208,16 +219,10 @@ async function exportIntoImportByDockerode(
     exported.on("error", (error: Error) => {
       exportBroke = true;
       abort.abort();
-      // The response's "aborted" hides why its connection closed: the ssh process says, once it
-      // has exited (its exit can follow the end of its output by a moment).
-      setTimeout(() => {
-        const ssh = sshDiagnostics(engine);
-        reject(
-          transferCut(
-            `exporting the container of ${source} was cut: ${error.message}${ssh ? ` (ssh: ${ssh})` : ""}`,
-          ),
-        );
-      }, 200);
+      void cutOverSsh(
+        engine,
+        `exporting the container of ${source} was cut: ${error.message}`,
+      ).then(reject);
     });
   });
   const options: Record<string, unknown> = { abortSignal: abort.signal };
@@ -239,10 +244,8 @@ async function exportIntoImportByDockerode(
       if (exportBroke) return exportFailed;
       if (!isConnectionCut(error)) throw error;
       // The import's own connection was cut: the export, left without a reader, goes too.
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const ssh = sshDiagnostics(engine);
       const reason = describeError(error).replace(`${what} failed: `, "");
-      const cut = transferCut(`${what} was cut: ${reason}${ssh ? ` (ssh: ${ssh})` : ""}`);
+      const cut = await cutOverSsh(engine, `${what} was cut: ${reason}`);
       abort.abort();
       throw cut;
     });
