@@ -27,7 +27,6 @@ import {
 } from "../support/harness";
 import { outputOf, setupMocks, unwrapSecrets } from "../support/mocks";
 import { registryRequest } from "../support/probes";
-import { runCommand } from "../support/command";
 import { loadDynamicProvider } from "./images-support";
 
 jest.setTimeout(400_000);
@@ -141,16 +140,20 @@ describeWithTestHosts("images follow the docker provider to a remote host", () =
     flatten: () => Promise<T>,
     cuts: number,
   ): Promise<{ result: PromiseSettledResult<T>; killed: number }> {
-    const dialStdio = async (): Promise<{ pid: number; started: number }[]> => {
-      const pids = await runCommand("ip", ["netns", "pids", h1.netns], { timeoutMs: 5000 });
+    // H1's `docker system dial-stdio` processes (one per ssh connection), oldest first. Read from
+    // /proc alone (no process spawned per poll), so a poll takes milliseconds even under load.
+    const h1Net = `net:[${fs.statSync(`/run/netns/${h1.netns}`).ino}]`;
+    const dialStdio = (): { pid: number; started: number }[] => {
       const found: { pid: number; started: number }[] = [];
-      for (const pid of pids.stdout.split("\n").filter(Boolean).map(Number)) {
+      for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
         try {
-          const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+          const argv = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
           if (argv !== "docker\0system\0dial-stdio\0") continue;
-          const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+          if (fs.readlinkSync(`/proc/${entry}/ns/net`) !== h1Net) continue;
+          const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
           found.push({
-            pid,
+            pid: Number(entry),
             started: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]),
           });
         } catch {
@@ -165,15 +168,15 @@ describeWithTestHosts("images follow the docker provider to a remote host", () =
       done = true;
     });
     const seenPairs = new Set<number>();
-    // Bounded: 2400 polls of about 25 ms, or until the flatten settles.
-    for (let poll = 0; poll < 2400 && !done && killed < cuts; poll++) {
-      const live = await dialStdio();
+    // Bounded: 6000 polls 10 ms apart, or until the flatten settles.
+    for (let poll = 0; poll < 6000 && !done && killed < cuts; poll++) {
+      const live = dialStdio();
       if (live.length >= 2 && !seenPairs.has(live[0].pid)) {
         seenPairs.add(live[0].pid);
         process.kill(live[0].pid, "SIGKILL");
         killed++;
       }
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const [result] = await Promise.allSettled([running]);
     return { result, killed };
