@@ -128,10 +128,21 @@ function withoutAttemptLabels(config: object, field: string): unknown {
   );
 }
 
+/** IDs of the images this file flattens from (its source references all carry PREFIX). */
+const sourceIds = new Set<string>();
+
+/**
+ * This file's flattening containers. Other files flatten on the same engine at the same time
+ * (jest runs two at once), so the label alone would also find theirs.
+ */
 async function flattenContainers(): Promise<Docker.ContainerInfo[]> {
-  return docker.listContainers({
+  const labelled = await docker.listContainers({
     all: true,
     filters: JSON.stringify({ label: [engineModule.FLATTEN_CONTAINER_LABEL] }),
+  });
+  return labelled.filter((container) => {
+    const flattenedFrom = container.Labels[engineModule.FLATTEN_CONTAINER_LABEL] ?? "";
+    return flattenedFrom.includes(PREFIX) || sourceIds.has(flattenedFrom);
   });
 }
 
@@ -166,6 +177,7 @@ describeWithEngine("images on the real engine", () => {
 
   beforeAll(async () => {
     sourceId = await buildFixture("rich", source);
+    sourceIds.add(sourceId);
   });
   afterAll(async () => {
     const leftovers = await docker.listContainers({
