@@ -14,9 +14,13 @@ export interface TestCertificate {
 
 const cache = new Map<string, TestCertificate>();
 
-/** A self-signed certificate (valid two days) for `/CN=<commonName>`, and its key. */
-export function selfSignedCertificate(commonName = "ca"): TestCertificate {
-  const cached = cache.get(commonName);
+/**
+ * A self-signed certificate (valid two days) for `/CN=<commonName>`, and its key; with
+ * `subjectAltName` (openssl's syntax, e.g. `IP:127.0.0.1`) a server can present it.
+ */
+export function selfSignedCertificate(commonName = "ca", subjectAltName?: string): TestCertificate {
+  const key = `${commonName} ${subjectAltName ?? ""}`;
+  const cached = cache.get(key);
   if (cached) return cached;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "test-cert-"));
   try {
@@ -38,6 +42,7 @@ export function selfSignedCertificate(commonName = "ca"): TestCertificate {
         "2",
         "-out",
         "cert.pem",
+        ...(subjectAltName ? ["-addext", `subjectAltName=${subjectAltName}`] : []),
       ],
       { cwd: dir, stdio: "ignore", timeout: 30_000 },
     );
@@ -45,7 +50,7 @@ export function selfSignedCertificate(commonName = "ca"): TestCertificate {
       certPem: fs.readFileSync(path.join(dir, "cert.pem"), "utf8"),
       keyPem: fs.readFileSync(path.join(dir, "key.pem"), "utf8"),
     };
-    cache.set(commonName, made);
+    cache.set(key, made);
     return made;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

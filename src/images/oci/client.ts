@@ -1,5 +1,5 @@
 /**
- * A small OCI distribution (registry HTTP API v2) client on undici: manifests (GET/HEAD/PUT, Docker
+ * A small OCI distribution (registry HTTP API v2) client: manifests (GET/HEAD/PUT, Docker
  * v2 schema 2 and OCI media types, images and indexes), blobs (streaming GET, HEAD, cross-repository
  * mount) and streaming uploads (POST, then one streamed PATCH or fixed-size chunked PATCHes, then
  * PUT ?digest= with the digest computed while the bytes went out).
@@ -7,7 +7,8 @@
  * Authentication follows the registry's challenge from `GET /v2/`: `Basic` sends the credentials on
  * every request; `Bearer realm=...,service=...` fetches a token per scope set from the realm (with
  * the credentials as Basic auth when given, anonymously otherwise) and caches it until it expires.
- * One undici Agent per client: HTTP/1.1 keep-alive, the system roots plus `caCertPem` when given.
+ * HTTP is transport.ts's: Node's own client with keep-alive agents, the system roots plus
+ * `caCertPem` when given.
  *
  * Credentials never appear in errors: messages are built from the method, the path (no query: upload
  * locations carry opaque state) and the registry's error codes, and the password and the Basic
@@ -17,7 +18,7 @@
  * required inside functions and only types are imported at the top.
  */
 import type { Readable } from "stream";
-import type { Dispatcher } from "undici";
+import { createTransport, discardReply, replyBytes, replyText, type Reply } from "./transport";
 
 /** Where a registry is and how to log in. The password is a secret. */
 export interface RegistryEndpoint {
@@ -170,21 +171,15 @@ export function createRegistryClient(
   endpoint: RegistryEndpoint,
   options: ClientOptions = {},
 ): RegistryClient {
-  const undici = require("undici") as typeof import("undici");
-  const tls = require("tls") as typeof import("tls");
   const crypto = require("crypto") as typeof import("crypto");
   const { Readable: NodeReadable } = require("stream") as typeof import("stream");
   const { origin, host } = splitServer(endpoint.server);
   const timeout = options.timeoutMs ?? 300_000;
   const chunkBytes = options.uploadChunkBytes ?? 0;
-  const agent = new undici.Agent({
-    keepAliveTimeout: 30_000,
-    headersTimeout: timeout,
-    bodyTimeout: timeout,
-    connect: {
-      ...(endpoint.caCertPem ? { ca: [...tls.rootCertificates, endpoint.caCertPem] } : {}),
-      timeout: Math.min(timeout, 30_000),
-    },
+  const transport = createTransport({
+    caCertPem: endpoint.caCertPem,
+    idleTimeoutMs: timeout,
+    connectTimeoutMs: Math.min(timeout, 30_000),
   });
   const basic =
     endpoint.username !== undefined && endpoint.username !== ""
@@ -232,11 +227,11 @@ export function createRegistryClient(
     return registryError(`${describe(call)} failed: ${detail}.${hint}`, 0, code ? [code] : []);
   }
 
-  async function errorFrom(call: Call, response: Dispatcher.ResponseData): Promise<RegistryError> {
+  async function errorFrom(call: Call, response: Reply): Promise<RegistryError> {
     let codes: string[] = [];
     let detail = "";
     if (call.method !== "HEAD") {
-      const text = await response.body.text().catch(() => "");
+      const text = await replyText(response).catch(() => "");
       try {
         const parsed = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
         codes = (parsed.errors ?? []).map((e) => String(e.code ?? ""));
@@ -247,7 +242,7 @@ export function createRegistryClient(
         detail = text.slice(0, 200);
       }
     } else {
-      await response.body.dump().catch(() => undefined);
+      await discardReply(response);
     }
     const hint =
       response.statusCode === 401
@@ -264,15 +259,14 @@ export function createRegistryClient(
     );
   }
 
-  async function send(call: Call, authorization?: string): Promise<Dispatcher.ResponseData> {
+  async function send(call: Call, authorization?: string): Promise<Reply> {
     const headers: Record<string, string> = { ...(call.headers ?? {}) };
     if (authorization) headers.authorization = authorization;
     try {
-      return await undici.request(new URL(call.url, origin), {
+      return await transport.request(new URL(call.url, origin), {
         method: call.method,
         headers,
         body: call.body,
-        dispatcher: agent,
       });
     } catch (error) {
       throw networkError(call, error);
@@ -290,7 +284,7 @@ export function createRegistryClient(
       };
       const response = await send(call);
       if (!call.ok.includes(response.statusCode)) throw await errorFrom(call, response);
-      await response.body.dump();
+      await discardReply(response);
       return response.statusCode === 401
         ? parseChallenge(response.headers["www-authenticate"] as string | undefined)
         : undefined;
@@ -321,7 +315,7 @@ export function createRegistryClient(
     };
     const response = await send(call, basic ? `Basic ${basic}` : undefined);
     if (response.statusCode !== 200) throw await errorFrom(call, response);
-    const answer = (await response.body.json()) as {
+    const answer = JSON.parse(await replyText(response)) as {
       token?: string;
       access_token?: string;
       expires_in?: number;
@@ -345,14 +339,14 @@ export function createRegistryClient(
   }
 
   /** Sends with auth; a replayable request answered 401 with a bearer scope is retried once. */
-  async function call(spec: Call): Promise<Dispatcher.ResponseData> {
+  async function call(spec: Call): Promise<Reply> {
     const sameOrigin = new URL(spec.url, origin).origin === new URL(origin).origin;
     let response = await send(spec, sameOrigin ? await authorization(spec.scopes) : undefined);
     const replayable = spec.body === undefined || Buffer.isBuffer(spec.body);
     if (response.statusCode === 401 && replayable && sameOrigin) {
       const retry = parseChallenge(response.headers["www-authenticate"] as string | undefined);
       if (retry?.scheme === "bearer" && retry.params.scope) {
-        await response.body.dump();
+        await discardReply(response);
         tokens.delete([...spec.scopes].sort().join(" "));
         const token = await bearerToken(retry.params, [
           ...new Set([...spec.scopes, ...retry.params.scope.split(" ")]),
@@ -366,7 +360,7 @@ export function createRegistryClient(
 
   const pull = (repository: string) => `repository:${repository}:pull`;
   const push = (repository: string) => `repository:${repository}:pull,push`;
-  const header = (response: Dispatcher.ResponseData, name: string) => {
+  const header = (response: Reply, name: string) => {
     const value = response.headers[name];
     return Array.isArray(value) ? value[0] : value;
   };
@@ -380,7 +374,7 @@ export function createRegistryClient(
       ok: [200],
       what: `reading manifest ${repository}:${reference}`,
     });
-    const bytes = Buffer.from(await response.body.arrayBuffer());
+    const bytes = await replyBytes(response);
     const digest = sha256Digest(bytes);
     if (reference.startsWith("sha256:") && reference !== digest) {
       throw registryError(
@@ -410,7 +404,7 @@ export function createRegistryClient(
       ok: [200, 404],
       what: `checking manifest ${repository}:${reference}`,
     });
-    await response.body.dump();
+    await discardReply(response);
     if (response.statusCode === 404) return undefined;
     return {
       digest: String(header(response, "docker-content-digest") ?? ""),
@@ -435,7 +429,7 @@ export function createRegistryClient(
       ok: [200, 201],
       what: `writing manifest ${repository}:${reference}`,
     });
-    await response.body.dump();
+    await discardReply(response);
     return sha256Digest(bytes);
   }
 
@@ -447,7 +441,7 @@ export function createRegistryClient(
       ok: [202, 404],
       what: `deleting manifest ${repository}@${digest}`,
     });
-    await response.body.dump();
+    await discardReply(response);
   }
 
   async function getBlob(repository: string, digest: string): Promise<Readable> {
@@ -460,8 +454,8 @@ export function createRegistryClient(
         ok: [200, 301, 302, 303, 307, 308],
         what: `reading blob ${repository}@${digest}`,
       });
-      if (response.statusCode === 200) return response.body as unknown as Readable;
-      await response.body.dump();
+      if (response.statusCode === 200) return response.body;
+      await discardReply(response);
       const location = header(response, "location");
       if (!location)
         throw registryError(
@@ -503,11 +497,11 @@ export function createRegistryClient(
       ok: [200, 404, 307],
       what: `checking blob ${repository}@${digest}`,
     });
-    await response.body.dump();
+    await discardReply(response);
     return response.statusCode !== 404;
   }
 
-  async function startUpload(repository: string, query = ""): Promise<Dispatcher.ResponseData> {
+  async function startUpload(repository: string, query = ""): Promise<Reply> {
     return call({
       method: "POST",
       url: `/v2/${repository}/blobs/uploads/${query}`,
@@ -518,7 +512,7 @@ export function createRegistryClient(
     });
   }
 
-  const locationOf = (response: Dispatcher.ResponseData, base: string, what: string) => {
+  const locationOf = (response: Reply, base: string, what: string) => {
     const location = header(response, "location");
     if (!location)
       throw registryError(`${what}: the registry gave no upload location.`, response.statusCode);
@@ -533,7 +527,7 @@ export function createRegistryClient(
         { method: "DELETE", url: location, scopes: [], ok: [204], what: "cancelling an upload" },
         await authorization([push(repository)]),
       );
-      await response.body.dump();
+      await discardReply(response);
     } catch {
       // Nothing to do: see above.
     }
@@ -548,7 +542,7 @@ export function createRegistryClient(
       ok: [201, 202],
       what: `mounting ${digest} from ${fromRepository} into ${repository}`,
     });
-    await response.body.dump();
+    await discardReply(response);
     if (response.statusCode === 201) return true;
     await cancelUpload(
       repository,
@@ -568,12 +562,12 @@ export function createRegistryClient(
       ok: [201, 204],
       what: `completing the upload of ${digest} to ${repository}`,
     });
-    await response.body.dump();
+    await discardReply(response);
   }
 
   async function uploadBlob(repository: string, data: AsyncIterable<Buffer> | Readable) {
     const started = await startUpload(repository);
-    await started.body.dump();
+    await discardReply(started);
     let location = locationOf(
       started,
       `/v2/${repository}/blobs/uploads/`,
@@ -603,7 +597,7 @@ export function createRegistryClient(
             ok: [202],
             what: `uploading to ${repository}`,
           });
-          await response.body.dump();
+          await discardReply(response);
           location = locationOf(response, location, `uploading to ${repository}`);
         };
         for await (const chunk of data as AsyncIterable<Buffer>) {
@@ -632,7 +626,7 @@ export function createRegistryClient(
           ok: [202],
           what: `uploading to ${repository}`,
         });
-        await response.body.dump();
+        await discardReply(response);
         location = locationOf(response, location, `uploading to ${repository}`);
       }
       const digest = `sha256:${hash.digest("hex")}`;
@@ -648,7 +642,7 @@ export function createRegistryClient(
     const digest = sha256Digest(bytes);
     if (await hasBlob(repository, digest)) return { digest, size: bytes.length };
     const started = await startUpload(repository);
-    await started.body.dump();
+    await discardReply(started);
     const location = new URL(
       locationOf(started, `/v2/${repository}/blobs/uploads/`, `uploading to ${repository}`),
     );
@@ -665,7 +659,7 @@ export function createRegistryClient(
       ok: [201, 204],
       what: `uploading ${digest} to ${repository}`,
     });
-    await response.body.dump();
+    await discardReply(response);
     return { digest, size: bytes.length };
   }
 
@@ -681,6 +675,6 @@ export function createRegistryClient(
     mountBlob,
     uploadBlob,
     uploadBytes,
-    close: () => agent.close(),
+    close: () => transport.close(),
   };
 }

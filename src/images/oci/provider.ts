@@ -5,7 +5,7 @@
  * in state as JavaScript text. Its methods call plain functions of this file and of flatten.ts,
  * whose local modules (client, merge, compression, image, common/names) the closure serializer
  * carries by value; they import nothing but types at the top and require Node built-ins and npm
- * modules (undici, tar-stream, fzstd) inside functions, which the provider host resolves from the
+ * modules (tar-stream, fzstd) inside functions, which the provider host resolves from the
  * program's node_modules. No secret is captured: registry credentials reach the provider only as
  * (secret) inputs and never enter the outputs. test/unit/oci-flatten.test.ts serializes this object
  * as `pulumi.dynamic.Resource` does and runs it in a fresh module.
