@@ -128,10 +128,6 @@ const provider = require(process.env.BENCH_PROVIDER).handler();
 const inputs = JSON.parse(process.env.BENCH_INPUTS);
 if (global.gc) global.gc();
 const baseline = process.memoryUsage().rss;
-// The HTTP client's code is loaded on first use either way: loaded here first, its share of the
-// growth is known (it is a constant, whatever the image size).
-require("undici"); // NODE_PATH: the same module the provider loads
-const httpClientMb = (process.memoryUsage().rss - baseline) / 1048576;
 const start = process.hrtime.bigint();
 provider.create(inputs).then((result) => {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -141,7 +137,6 @@ provider.create(inputs).then((result) => {
     baselineMb: baseline / 1048576,
     maxRssMb: maxRss / 1048576,
     growthMb: (maxRss - baseline) / 1048576,
-    httpClientMb,
     digest: result.outs.digest,
     repoDigest: result.outs.repoDigest,
     size: result.outs.size,
@@ -154,8 +149,6 @@ interface Ours {
   baselineMb: number;
   maxRssMb: number;
   growthMb: number;
-  /** RSS growth from loading undici's code alone, part of growthMb. */
-  httpClientMb: number;
   digest: string;
   repoDigest: string;
   size: number;
@@ -347,9 +340,6 @@ async function main(): Promise<void> {
     );
     console.log(
       `flattening process RSS growth (peak): ${growth.toFixed(1)} MB (goal < ${MEMORY_GOAL_MB} MB); peak RSS ${Math.max(...ours.map((s) => s.maxRssMb)).toFixed(1)} MB`,
-    );
-    console.log(
-      `  of which loading the HTTP client's code (undici, once per process): ${median(ours.map((s) => s.httpClientMb)).toFixed(1)} MB; the flatten's own data path: ${(growth - median(ours.map((s) => s.httpClientMb))).toFixed(1)} MB`,
     );
     console.log(`file tree of (c) equals (a): ${sameTree} (${ourTree.rows.length} entries)`);
     console.log(

@@ -336,9 +336,22 @@ describe("compression", () => {
     expect(out.length).toBeLessThan(random.length + 64 * 1024);
   });
 
-  it("the young-generation collector is callable and harmless", () => {
-    const onBytes = compression.youngGenerationCollector(1024);
-    for (let i = 0; i < 4; i++) onBytes(1024);
+  it("the buffer collector scavenges every 2 MiB and collects fully every 128 MiB streamed", () => {
+    const calls: boolean[] = [];
+    const onBytes = compression.bufferCollector({}, (full) => calls.push(full));
+    for (let i = 0; i < 256; i++) onBytes(1024 * 1024);
+    // 63 scavenges (2, 4, ... 126 MiB), a full collection at 128 MiB; the same again to 256.
+    const half = [...Array<boolean>(63).fill(false), true];
+    expect(calls).toEqual([...half, ...half]);
+  });
+
+  it("the buffer collector's default collect really collects, and leaves no gc behind", async () => {
+    const onBytes = compression.bufferCollector({ minorEveryBytes: 1024, majorEveryBytes: 4096 });
+    const garbage = new WeakRef({ block: Buffer.alloc(1024 * 1024) });
+    // A WeakRef's target lives until the job that made it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 4; i++) onBytes(1024); // the fourth is the full collection
+    expect(garbage.deref()).toBeUndefined();
     expect((globalThis as { gc?: unknown }).gc).toBeUndefined();
     // Nor does a context created afterwards (e.g. the next test file's, in this worker).
     expect(require("vm").runInNewContext("typeof gc")).toBe("undefined");

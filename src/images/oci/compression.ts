@@ -45,38 +45,69 @@ export function verifyingDigest(digest: string, what: string): Transform {
   });
 }
 
+/** How often `bufferCollector` collects, in bytes streamed (read plus written). */
+export interface CollectorPace {
+  /** A young-generation collection (a scavenge, under a millisecond) every so many bytes. Default 2 MiB. */
+  readonly minorEveryBytes?: number;
+  /** A full collection (a few milliseconds on the flatten's small heap) every so many bytes. Default 128 MiB. */
+  readonly majorEveryBytes?: number;
+}
+
 /**
- * A function to call with the bytes streamed so far; every `everyBytes` it asks V8 for a
- * young-generation collection. Why: the flatten's Buffers (socket reads, inflate and deflate
- * output, TLS records) die young, but V8 collects them only once about 64 MB of external memory
- * has piled up (its external-allocation soft limit), which would be most of the process's memory
- * growth. A scavenge costs about a millisecond. The collector comes from a fresh context after
- * `--expose-gc` is set at run time and unset right after (neither the main context nor any
- * context created later gets a `gc` global); where that is not possible the function does
- * nothing and memory is only less tight.
+ * A function to call with the bytes streamed; it asks V8 for collections at the given pace. Why:
+ * the flatten's Buffers (socket reads, inflate and deflate output) are garbage within
+ * milliseconds, but their memory, outside V8's heap, is freed only when V8 collects, which on its
+ * own it does rarely for a heap this small. Buffers still in flight at two scavenges are promoted,
+ * and only a full collection frees those; V8 starts one by itself once ~64 MB of such memory has
+ * piled up. Measured on the bench image (docs/flatten.md): RSS grew ~70 MB with no pacing and
+ * ~45 MB with the defaults, for 10-15% more time.
+ *
+ * `collect(full)` defaults to V8's own `gc`, taken from a fresh context after `--expose-gc` is
+ * set at run time and unset right after (neither the main context nor any context created later
+ * gets a `gc` global); where that is not possible the function does nothing and memory is only
+ * less tight. (`gc({ type: "major" })` is a scavenge on Node 20's V8: a full collection is `gc()`.)
  */
-export function youngGenerationCollector(everyBytes = 8 * 1024 * 1024): (bytes: number) => void {
-  let collect: ((options?: { type: string }) => void) | undefined;
+export function bufferCollector(
+  pace: CollectorPace = {},
+  collect: ((full: boolean) => void) | undefined = v8Collector(),
+): (bytes: number) => void {
+  const minorEvery = pace.minorEveryBytes ?? 2 * 1024 * 1024;
+  const majorEvery = pace.majorEveryBytes ?? 128 * 1024 * 1024;
+  let sinceMinor = 0;
+  let sinceMajor = 0;
+  return (bytes: number) => {
+    if (!collect) return;
+    sinceMinor += bytes;
+    sinceMajor += bytes;
+    if (sinceMajor >= majorEvery) {
+      sinceMajor = 0;
+      sinceMinor = 0;
+      collect(true);
+    } else if (sinceMinor >= minorEvery) {
+      sinceMinor = 0;
+      collect(false);
+    }
+  };
+}
+
+/** V8's `gc` as `collect(full)` (see bufferCollector), or undefined where it cannot be had. */
+function v8Collector(): ((full: boolean) => void) | undefined {
   try {
     const v8 = require("v8") as typeof import("v8");
     const vm = require("vm") as typeof import("vm");
     v8.setFlagsFromString("--expose-gc");
+    let gc: (options?: { type: string }) => void;
     try {
-      collect = vm.runInNewContext("gc") as (options?: { type: string }) => void;
+      gc = vm.runInNewContext("gc") as typeof gc;
     } finally {
       // Contexts created later in this process (the host's, a test runner's) get no `gc` either.
       v8.setFlagsFromString("--no-expose-gc");
     }
+    if (typeof gc !== "function") return undefined;
+    return (full) => (full ? gc() : gc({ type: "minor" }));
   } catch {
-    collect = undefined;
+    return undefined;
   }
-  let since = 0;
-  return (bytes: number) => {
-    since += bytes;
-    if (since < everyBytes || !collect) return;
-    since = 0;
-    collect({ type: "minor" });
-  };
 }
 
 /** A transform that counts bytes and hashes them (sha256), for diff IDs and output digests. */
@@ -160,15 +191,21 @@ async function peek(stream: Readable, count: number): Promise<Buffer> {
 /**
  * The uncompressed tar of a layer blob, checked against `digest`. The compression is read from the
  * first bytes (gzip 1f 8b, zstd 28 b5 2f fd, otherwise plain tar), so a mislabelled media type does
- * no harm. Errors (network, digest, corrupt data) surface on the returned stream.
+ * no harm. Errors (network, digest, corrupt data) surface on the returned stream. `onBytes` is told
+ * the uncompressed bytes as they come out (the flatten paces its bufferCollector by them).
  */
 export async function decompressedLayer(
   blob: Readable,
   digest: string,
   what: string,
+  onBytes?: (bytes: number) => void,
 ): Promise<Readable> {
   const zlib = require("zlib") as typeof import("zlib");
-  const { pipeline, PassThrough } = require("stream") as typeof import("stream");
+  const {
+    pipeline,
+    PassThrough,
+    Transform: NodeTransform,
+  } = require("stream") as typeof import("stream");
   const head = await peek(blob, 4);
   const decoder: Transform =
     head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b
@@ -177,7 +214,13 @@ export async function decompressedLayer(
       : head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528
         ? zstdDecompressor()
         : new PassThrough();
-  const out = new PassThrough({ highWaterMark: 64 * 1024 });
+  const out = new NodeTransform({
+    highWaterMark: 64 * 1024,
+    transform(chunk: Buffer, _encoding, callback) {
+      onBytes?.(chunk.length);
+      callback(null, chunk);
+    },
+  });
   pipeline(blob, verifyingDigest(digest, what), decoder, out, (error) => {
     if (error) out.destroy(new Error(`${what}: ${error.message}`));
   });
@@ -238,14 +281,18 @@ export function deterministicGzip(level: number, parallel = defaultParallelism()
     throw new Error("deterministic gzip needs zlib.crc32 (Node 20.15 or later): upgrade Node");
   }
   const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, GZIP_OS_UNKNOWN]);
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  // Blocks are filled in buffers of GZIP_BLOCK_BYTES that are reused once their deflate is done
+  // (at most `parallel` in flight plus the one filling): no per-block allocation of the input.
+  const spare: Buffer[] = [];
+  let filling: Buffer | undefined;
+  let filled = 0;
   let dictionary: Buffer | undefined;
   let crc = 0;
   let total = 0;
   let started = false;
-  const inflight: Promise<Buffer>[] = [];
-  const compress = (block: Buffer, last: boolean) => {
+  const inflight: Promise<Buffer[]>[] = [];
+  const compress = (buffer: Buffer, length: number, last: boolean) => {
+    const block = buffer.subarray(0, length);
     crc = crc32(block, crc);
     total += block.length;
     const options: import("zlib").ZlibOptions = {
@@ -257,27 +304,28 @@ export function deterministicGzip(level: number, parallel = defaultParallelism()
       finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
       ...(dictionary ? { dictionary } : {}),
     };
-    dictionary = block.length >= 32768 ? block.subarray(block.length - 32768) : block;
-    const compressed = new Promise<Buffer>((resolve, reject) =>
-      zlib.deflateRaw(block, options, (error, out) => (error ? reject(error) : resolve(out))),
-    );
+    // The next block's dictionary: a copy, since this buffer is refilled once its deflate is done.
+    dictionary = Buffer.from(block.length >= 32768 ? block.subarray(block.length - 32768) : block);
+    const compressed = new Promise<Buffer[]>((resolve, reject) => {
+      const deflate = zlib.createDeflateRaw(options);
+      const out: Buffer[] = [];
+      deflate.on("data", (piece: Buffer) => out.push(piece));
+      deflate.on("error", reject);
+      deflate.on("end", () => {
+        spare.push(buffer);
+        resolve(out);
+      });
+      deflate.end(block);
+    });
     // Awaited in order by emitOldest; this only keeps a failure of a later block from being
     // reported as unhandled when an earlier one already failed the stream.
     compressed.catch(() => undefined);
     inflight.push(compressed);
   };
-  const take = (bytes: number): Buffer => {
-    const joined = Buffer.concat(pending, pendingBytes);
-    const block = joined.subarray(0, bytes);
-    const rest = joined.subarray(bytes);
-    pending = rest.length > 0 ? [rest] : [];
-    pendingBytes = rest.length;
-    return block;
-  };
   const emitOldest = async (target: Transform) => {
-    const out = await (inflight[0] as Promise<Buffer>);
+    const out = await (inflight[0] as Promise<Buffer[]>);
     inflight.shift();
-    target.push(out);
+    for (const piece of out) target.push(piece);
   };
   return new NodeTransform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -285,18 +333,23 @@ export function deterministicGzip(level: number, parallel = defaultParallelism()
         started = true;
         this.push(header);
       }
-      pending.push(chunk);
-      pendingBytes += chunk.length;
       (async () => {
-        while (pendingBytes >= GZIP_BLOCK_BYTES) {
-          compress(take(GZIP_BLOCK_BYTES), false);
+        for (let offset = 0; offset < chunk.length;) {
+          filling ??= spare.pop() ?? Buffer.allocUnsafeSlow(GZIP_BLOCK_BYTES);
+          const copied = chunk.copy(filling, filled, offset);
+          offset += copied;
+          filled += copied;
+          if (filled < GZIP_BLOCK_BYTES) continue;
+          compress(filling, filled, false);
+          filling = undefined;
+          filled = 0;
           while (inflight.length >= parallel) await emitOldest(this);
         }
       })().then(() => callback(), callback);
     },
     flush(callback) {
       if (!started) this.push(header);
-      compress(take(pendingBytes), true);
+      compress(filling ?? Buffer.alloc(0), filled, true);
       (async () => {
         while (inflight.length > 0) await emitOldest(this);
         const trailer = Buffer.alloc(8);

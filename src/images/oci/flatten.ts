@@ -180,6 +180,8 @@ async function flattenOne(
   const configBytes = await from.client.getBlobBytes(from.repository, json.config.digest);
   const config = JSON.parse(configBytes.toString("utf8")) as Record<string, unknown>;
 
+  // Paced by what is read (every layer, kept or dropped) and what is written.
+  const collector = compression.bufferCollector();
   const open = async (index: number): Promise<Readable> => {
     const layer = layers[index];
     const blob = await from.client.getBlob(from.repository, layer.digest);
@@ -187,10 +189,11 @@ async function flattenOne(
       blob,
       layer.digest,
       `layer ${index + 1}/${layers.length} (${layer.digest})`,
+      collector,
     );
   };
   const pack = tar.pack();
-  const counter = compression.hashingCounter(compression.youngGenerationCollector());
+  const counter = compression.hashingCounter(collector);
   const gzip = compression.deterministicGzip(request.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL);
   const compressed = pipeline(pack as unknown as Readable, counter, gzip, () => undefined);
 
