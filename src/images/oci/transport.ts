@@ -54,10 +54,13 @@ export function createTransport(options: TransportOptions): Transport {
   const https = require("https") as typeof import("https");
   const tls = require("tls") as typeof import("tls");
   const { pipeline } = require("stream") as typeof import("stream");
+  // A kept-alive connection idle for 30 s is closed (the agents' `timeout` applies to free
+  // sockets; a request's own idle timeout replaces it while the request runs).
   const agents = {
-    "http:": new http.Agent({ keepAlive: true }),
+    "http:": new http.Agent({ keepAlive: true, timeout: 30_000 }),
     "https:": new https.Agent({
       keepAlive: true,
+      timeout: 30_000,
       ...(options.caCertPem ? { ca: [...tls.rootCertificates, options.caCertPem] } : {}),
     }),
   };
