@@ -54,13 +54,14 @@ export function createTransport(options: TransportOptions): Transport {
   const https = require("https") as typeof import("https");
   const tls = require("tls") as typeof import("tls");
   const { pipeline } = require("stream") as typeof import("stream");
-  // A kept-alive connection idle for 30 s is closed (the agents' `timeout` applies to free
-  // sockets; a request's own idle timeout replaces it while the request runs).
+  // A kept-alive connection idle for a minute is closed. The agents' `timeout` also runs while a
+  // new connection is made, so it stays above the connect timeout (at most 30 s, see the client);
+  // once connected, a request's own idle timeout replaces it.
   const agents = {
-    "http:": new http.Agent({ keepAlive: true, timeout: 30_000 }),
+    "http:": new http.Agent({ keepAlive: true, timeout: 60_000 }),
     "https:": new https.Agent({
       keepAlive: true,
-      timeout: 30_000,
+      timeout: 60_000,
       ...(options.caCertPem ? { ca: [...tls.rootCertificates, options.caCertPem] } : {}),
     }),
   };
@@ -73,8 +74,8 @@ export function createTransport(options: TransportOptions): Transport {
     const headers = { ...init.headers };
     if (Buffer.isBuffer(init.body)) headers["content-length"] = String(init.body.length);
     return new Promise<Reply>((resolve, reject) => {
-      const module = protocol === "http:" ? http : https;
-      const req = module.request(url, { method: init.method, headers, agent: agents[protocol] });
+      const client = protocol === "http:" ? http : https;
+      const req = client.request(url, { method: init.method, headers, agent: agents[protocol] });
       let response: IncomingMessage | undefined;
       const fail = (error: Error) => {
         // Before the answer, the promise rejects; after it, whoever reads the body sees the error.
