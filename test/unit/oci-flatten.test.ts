@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
+import fc from "fast-check";
 import * as fs from "fs";
 import Module from "module";
 import * as path from "path";
@@ -320,6 +321,64 @@ describe("compression", () => {
     expect(one.length).toBeLessThan(zlib.gzipSync(input, { level: 6 }).length * 1.05);
     const empty = await collect(Readable.from([]).pipe(compression.deterministicGzip(6)));
     expect(zlib.gunzipSync(empty).length).toBe(0);
+  });
+
+  it("deterministic gzip: the bytes are the pigz scheme's, however the tar arrives in chunks", async () => {
+    // The blocks are filled in reused buffers: chunks that span blocks, tiny ones and exact
+    // block-sized ones must all give what an independent per-block deflate gives.
+    const input = Buffer.from(
+      Array.from({ length: 120_000 }, (_, i) => `entry ${i % 7000} in the tar\n`).join(""),
+    );
+    const size = compression.GZIP_BLOCK_BYTES;
+    const parts: Buffer[] = [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255])];
+    let dictionary: Buffer | undefined;
+    for (let offset = 0; offset < input.length; offset += size) {
+      const block = input.subarray(offset, offset + size);
+      const last = offset + size >= input.length;
+      parts.push(
+        zlib.deflateRawSync(block, {
+          level: 6,
+          memLevel: 8,
+          windowBits: 15,
+          chunkSize: block.length + 64 * 1024,
+          finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+          ...(dictionary ? { dictionary } : {}),
+        }),
+      );
+      dictionary = block.subarray(block.length - 32768);
+    }
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(zlib.crc32(input) >>> 0, 0);
+    trailer.writeUInt32LE(input.length, 4);
+    const expected = Buffer.concat([...parts, trailer]);
+
+    const chunked = (cuts: number[]) => {
+      const points = [...new Set(cuts.map((cut) => cut % input.length))].sort((a, b) => a - b);
+      const chunks: Buffer[] = [];
+      let from = 0;
+      for (const point of [...points, input.length]) {
+        if (point > from) chunks.push(input.subarray(from, point));
+        from = point;
+      }
+      return chunks;
+    };
+    const cuts = fc.oneof(
+      fc.integer({ min: 0, max: input.length }),
+      fc.constantFrom(size - 1, size, size + 1, 2 * size),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(cuts, { maxLength: 40 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (at, parallel) => {
+          const out = await collect(
+            Readable.from(chunked(at)).pipe(compression.deterministicGzip(6, parallel)),
+          );
+          expect(out.equals(expected)).toBe(true);
+        },
+      ),
+      { seed: 20261207, numRuns: 12 },
+    );
   });
 
   it("stores blocks that look incompressible, deflates the rest, and stays readable", async () => {
